@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds Coord into ./build (Ninja, RelWithDebInfo, warnings as errors).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} -DCOORD_WERROR=ON >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)"
