@@ -1,0 +1,229 @@
+// StateMachine: the replicated coordination state of one Coord member.
+//
+// All coordination state — keys with revisions and history, sessions, the client
+// dedup table — lives here, in memory. Every change is a `coord::state::Command`
+// (state.proto) that was committed in the Raft log; the server feeds committed
+// commands to Apply() in log order with their Raft index. Apply() is deterministic:
+// it reads no clock, no random source, does no I/O, and iterates only ordered
+// containers, so every member that applies the same log reaches the same state and
+// produces byte-identical snapshots. Time-based decisions (a session ran out of
+// TTL) are made by the leader and arrive as commands (SessionExpire,
+// SessionCheckpoint).
+//
+// Results are data. Apply() returns the client's coord.v1.Response (a body, or an
+// Error for a domain error such as a failed precondition, an unknown session, a
+// limit, a compacted revision), the watch events the command produced, and the
+// sessions it ended. Domain errors are values, never failures of Apply().
+//
+// Revisions: the store revision starts at 0 and increases by exactly one for each
+// command that changes the key space (a txn, a delete of several keys, a session
+// expiry deleting several ephemeral keys: one revision each). Commands that change
+// nothing in the key space (session create/keepalive/checkpoint, a delete that
+// matched nothing, a failed txn with no writes) do not create a revision.
+//
+// History: every version of every key above the compacted revision is kept, so
+// reads at a past revision and watch catch-up (EventsSince) work inside the window
+// (compacted_revision, revision]. Automatic compaction keeps the last
+// `history_revisions` revisions; CompactRequest compacts further. Requests for a
+// revision at or below compacted_revision fail with COMPACTED and carry
+// compacted_revision (the oldest available revision is compacted_revision + 1).
+// Compaction costs O(events compacted), never O(keys).
+//
+// Sessions (leases) and the checkpoint protocol:
+//   * A session has ttl_ms and remaining_ms. Create and KeepAlive set
+//     remaining_ms = ttl_ms and renewed_index = the command's Raft index.
+//   * The leader keeps a monotonic deadline per session: when it becomes leader,
+//     deadline = now + remaining_ms (from Sessions()); when it applies a create or
+//     keepalive, deadline = now + ttl_ms. When a deadline passes it proposes
+//     SessionExpire{id, renewed_index}.
+//   * Periodically (recommended: about once per election timeout) the leader
+//     proposes SessionCheckpoint with remaining_ms = deadline - now for each
+//     session. A new leader therefore never extends a dead session by more than a
+//     checkpoint interval plus its election, and never expires a healthy one early:
+//     a keepalive applied before the failover is in the state with full TTL.
+//   * Both records carry the renewed_index the leader decided on; if a keepalive
+//     was applied in between, the expiry/checkpoint of that session is ignored.
+//   * Ending a session (close or expiry) deletes its ephemeral keys at one new
+//     revision (DELETE events) and reports the ids in ApplyResult.
+//
+// Exactly-once writes: a command with client_id != 0 must have sequence >= 1. The
+// table remembers, per client, the last sequence applied and its Response.
+//   * sequence >  last: applied normally; its Response is remembered.
+//   * sequence == last: not applied again; the remembered Response is returned
+//     (ApplyResult::duplicate = true, no events).
+//   * sequence <  last: not applied; CONFLICT "stale sequence".
+// The table holds at most `max_dedup_clients` clients; beyond that the client whose
+// last command has the lowest Raft index is forgotten (deterministic LRU). It is
+// part of the snapshot.
+//
+// Thread-safety: none. One thread (the server's apply strand) uses an instance; the
+// const read methods may run concurrently only with other const methods.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coord.pb.h"
+#include "coord/status.h"
+#include "state.pb.h"
+
+namespace coord::server {
+
+// Limits and retention. Every member of an ensemble must use the same options (they
+// influence the replicated state); they are not part of the snapshot.
+struct StateMachineOptions {
+  // Longest key in bytes (including the 20-digit suffix of a sequential key).
+  // Over it: TOO_LARGE.
+  size_t max_key_bytes = 8 * 1024;
+  // Largest value in bytes. Over it: TOO_LARGE.
+  size_t max_value_bytes = 1024 * 1024;
+  // Most compares, and most operations in each of success and failure, of one txn.
+  // Over it: TOO_LARGE.
+  size_t max_txn_ops = 128;
+  // Automatic compaction keeps the last `history_revisions` revisions readable and
+  // watchable. 0 disables automatic compaction (only CompactRequest compacts).
+  int64_t history_revisions = 10'000;
+  // Session TTL bounds: a requested TTL is clamped to [min, max]; a TTL of 0 means
+  // `default_session_ttl_ms`.
+  int64_t min_session_ttl_ms = 1'000;
+  int64_t max_session_ttl_ms = 3'600'000;
+  int64_t default_session_ttl_ms = 10'000;
+  // Most clients remembered by the exactly-once table (least recently used by Raft
+  // index are evicted first).
+  size_t max_dedup_clients = 10'000;
+};
+
+// One watch event and the revision it belongs to. PUT events carry the new kv and,
+// when the key existed before, prev_kv; DELETE events carry kv {key, mod_revision =
+// the deleting revision} and prev_kv (the deleted version). A watch hub strips
+// prev_kv for watchers that did not ask for it.
+struct StateEvent {
+  int64_t revision = 0;
+  coord::v1::Event event;
+};
+
+// What one applied command produced.
+struct ApplyResult {
+  // The response for the client: header {revision, compacted_revision} and a body,
+  // or `error` set (body unset). The server fills id, raft_term and member_id.
+  // Internal commands (SessionExpire/Checkpoint) get a header and no body.
+  coord::v1::Response response;
+  // The events of the revision this command created, in operation order; empty if
+  // it created none (also for a duplicate).
+  std::vector<StateEvent> events;
+  // Sessions that ended by SessionExpire / SessionClose, in command order.
+  std::vector<int64_t> expired_sessions;
+  std::vector<int64_t> closed_sessions;
+  // True if the command was a retry answered from the exactly-once table.
+  bool duplicate = false;
+};
+
+// A slice of the event log for watch catch-up.
+struct EventBatch {
+  // Matching events in revision order (then operation order). A batch never splits
+  // a revision.
+  std::vector<StateEvent> events;
+  // Where to continue: the first revision not covered by this batch.
+  int64_t next_revision = 0;
+};
+
+// A session as the leader's expiry tracker needs it.
+struct SessionState {
+  int64_t session_id = 0;
+  int64_t ttl_ms = 0;
+  int64_t remaining_ms = 0;    // as of the last create, keepalive or checkpoint
+  uint64_t renewed_index = 0;  // Raft index of the last create or keepalive
+};
+
+// Maps a Status to the API's Error; COMPACTED carries `compacted_revision`.
+coord::v1::Error ErrorFromStatus(const Status& status, int64_t compacted_revision);
+
+class StateMachine {
+ public:
+  explicit StateMachine(StateMachineOptions options = {});
+  ~StateMachine();
+  StateMachine(const StateMachine&) = delete;
+  StateMachine& operator=(const StateMachine&) = delete;
+
+  // Applies the committed command at `raft_index`. Indexes must increase (gaps are
+  // fine: entries without a command need not be applied, see AdvanceIndex). An
+  // index <= last_applied_index() is a driver bug: nothing changes and the result
+  // carries an INTERNAL error.
+  //
+  // Errors in the response (the command then changed nothing but the index and,
+  // for a client command, the dedup table):
+  //   INVALID_ARGUMENT  empty key, bad range, negative ids/limits, no body, a txn
+  //                     writing a key twice or using LOCK_TOKEN, sequence 0 with a
+  //                     client id, compact beyond the head revision;
+  //   TOO_LARGE         key, value or txn over the limits in the options;
+  //   SESSION_EXPIRED   put naming a session that does not exist (any more), or
+  //                     keepalive/close of a session that has ended;
+  //   NOT_FOUND         keepalive/close of a session id never issued;
+  //   COMPACTED         compact at or below, or a txn range read below, the
+  //                     compacted revision;
+  //   CONFLICT          a stale sequence (see "Exactly-once writes").
+  // A txn whose compares fail is not an error: txn.succeeded = false.
+  ApplyResult Apply(uint64_t raft_index, const coord::state::Command& command);
+
+  // Records that Raft entry `raft_index` carried no command (a leader's no-op, a
+  // membership change), so last_applied_index() matches the Raft applied index.
+  // Ignored if raft_index <= last_applied_index().
+  void AdvanceIndex(uint64_t raft_index);
+
+  // ---- Reads (no state change) ----
+
+  // A range read at the current revision or a past one (request.revision). Errors:
+  // INVALID_ARGUMENT (empty key without prefix, negative limit or revision, a future
+  // revision, range_end <= key), TOO_LARGE (key over the limit), COMPACTED.
+  coord::v1::Response Range(const coord::v1::RangeRequest& request) const;
+
+  // The events after a watch's position: every event with revision >=
+  // start_revision on the key / range / prefix (same rules as RangeRequest), at most
+  // `max_events` (0 = no limit) except that the first revision is always whole.
+  // Errors: COMPACTED if start_revision <= compacted_revision(); INVALID_ARGUMENT
+  // for start_revision < 1 or a bad range. A start above revision() yields no events
+  // and next_revision = start_revision.
+  Result<EventBatch> EventsSince(int64_t start_revision, std::string_view key,
+                                 std::string_view range_end, bool prefix, size_t max_events) const;
+
+  // Validates a watch and, with request.list, lists its current values atomically:
+  // the body is watch_create {kvs (with list), list_revision = revision()}; events
+  // for the watch start at list_revision + 1 (or at start_revision without list).
+  // watch_id is left 0 for the watch hub. Errors as Range / EventsSince.
+  coord::v1::Response ListForWatch(const coord::v1::WatchCreateRequest& request) const;
+
+  // Live sessions in id order (for the leader's expiry tracker).
+  std::vector<SessionState> Sessions() const;
+  // The API view of the sessions, in id order, with their keys if `with_keys`.
+  coord::v1::SessionListResponse ListSessions(bool with_keys) const;
+
+  int64_t revision() const;
+  int64_t compacted_revision() const;
+  uint64_t last_applied_index() const;
+  // Number of live keys.
+  size_t key_count() const;
+  // Number of clients in the exactly-once table.
+  size_t dedup_clients() const;
+
+  // ---- Snapshots ----
+
+  // The whole state (keys with their history window, event log, sessions, dedup
+  // table, counters, last applied index) as bytes. Deterministic: equal states give
+  // equal bytes.
+  std::string Snapshot() const;
+
+  // Replaces the whole state with a snapshot taken by Snapshot(). On error
+  // (CORRUPTION: undecodable bytes or broken invariants) the state is unchanged.
+  Status Restore(std::string_view snapshot);
+
+ private:
+  class Impl;  // coord/src/state/state_machine_impl.h
+  StateMachineOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace coord::server

@@ -1,0 +1,276 @@
+// StateMachine: command dispatch, the exactly-once check, and the public reads.
+#include "coord/server/state_machine.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+#include "state/check.h"
+#include "state/state_machine_impl.h"
+
+namespace coord::server {
+
+void StateInvariantFailed(const char* file, int line, const char* what) {
+  std::fprintf(stderr, "coord state machine invariant failed at %s:%d: %s\n", file, line, what);
+  std::abort();
+}
+
+coord::v1::Error ErrorFromStatus(const Status& status, int64_t compacted_revision) {
+  coord::v1::Error error;
+  coord::v1::ErrorCode code = coord::v1::INTERNAL;
+  switch (status.code()) {
+    case StatusCode::kOk:
+      code = coord::v1::OK;
+      break;
+    case StatusCode::kInvalidArgument:
+      code = coord::v1::INVALID_ARGUMENT;
+      break;
+    case StatusCode::kNotFound:
+      code = coord::v1::NOT_FOUND;
+      break;
+    case StatusCode::kCompacted:
+      code = coord::v1::COMPACTED;
+      break;
+    case StatusCode::kSessionExpired:
+      code = coord::v1::SESSION_EXPIRED;
+      break;
+    case StatusCode::kConflict:
+      code = coord::v1::CONFLICT;
+      break;
+    case StatusCode::kTimeout:
+      code = coord::v1::TIMEOUT;
+      break;
+    case StatusCode::kUnavailable:
+    case StatusCode::kNotLeader:
+    case StatusCode::kAborted:
+      code = coord::v1::UNAVAILABLE;
+      break;
+    case StatusCode::kTooLarge:
+      code = coord::v1::TOO_LARGE;
+      break;
+    case StatusCode::kPermissionDenied:
+      code = coord::v1::PERMISSION_DENIED;
+      break;
+    case StatusCode::kUnauthenticated:
+      code = coord::v1::UNAUTHENTICATED;
+      break;
+    case StatusCode::kCorruption:
+    case StatusCode::kIOError:
+    case StatusCode::kInternal:
+      code = coord::v1::INTERNAL;
+      break;
+  }
+  error.set_code(code);
+  error.set_message(status.message());
+  if (status.code() == StatusCode::kCompacted) error.set_compacted_revision(compacted_revision);
+  return error;
+}
+
+// ---- Impl: dispatch -------------------------------------------------------------
+
+coord::v1::Response StateMachine::Impl::NewResponse() const {
+  coord::v1::Response response;
+  response.mutable_header()->set_revision(keys_.revision());
+  response.mutable_header()->set_compacted_revision(keys_.compacted_revision());
+  return response;
+}
+
+void StateMachine::Impl::SetError(const Status& status, coord::v1::Response* response) const {
+  response->clear_body();
+  *response->mutable_error() = ErrorFromStatus(status, keys_.compacted_revision());
+}
+
+void StateMachine::Impl::AdvanceIndex(uint64_t raft_index) {
+  if (raft_index > last_applied_) last_applied_ = raft_index;
+}
+
+ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::Command& command) {
+  ApplyResult result;
+  if (raft_index <= last_applied_) {
+    result.response = NewResponse();
+    SetError(
+        Status::Internal("raft index " + std::to_string(raft_index) +
+                         " already applied (last applied " + std::to_string(last_applied_) + ")"),
+        &result.response);
+    return result;
+  }
+  last_applied_ = raft_index;
+
+  const uint64_t client = command.client_id();
+  if (client != 0) {
+    if (command.sequence() == 0) {
+      result.response = NewResponse();
+      SetError(Status::InvalidArgument("sequence must be >= 1 when client_id is set"),
+               &result.response);
+      return result;
+    }
+    if (const DedupTable::Entry* entry = dedup_.Find(client)) {
+      if (command.sequence() == entry->sequence) {
+        // A retry of the last write: answer it again, change nothing else.
+        result.response = entry->response;
+        result.duplicate = true;
+        dedup_.Touch(client, raft_index);
+        return result;
+      }
+      if (command.sequence() < entry->sequence) {
+        uint64_t last = entry->sequence;
+        dedup_.Touch(client, raft_index);
+        result.response = NewResponse();
+        SetError(Status::Conflict("stale sequence " + std::to_string(command.sequence()) +
+                                  " of client " + std::to_string(client) + " (last applied " +
+                                  std::to_string(last) + ")"),
+                 &result.response);
+        return result;
+      }
+    }
+  }
+
+  const int64_t before = keys_.revision();
+  const int64_t next = before + 1;
+  coord::v1::Response response;
+  Status status;
+  using Cmd = coord::state::Command;
+  switch (command.body_case()) {
+    case Cmd::kPut:
+      status = ValidatePut(command.put());
+      if (status.ok()) *response.mutable_put() = ExecPut(command.put(), next);
+      break;
+    case Cmd::kDelete:
+      status = ValidateDelete(command.delete_());
+      if (status.ok()) *response.mutable_delete_() = ExecDelete(command.delete_(), next);
+      break;
+    case Cmd::kTxn: {
+      Result<coord::v1::TxnResponse> txn = Txn(command.txn());
+      if (txn.ok()) {
+        *response.mutable_txn() = std::move(*txn);
+      } else {
+        status = txn.status();
+      }
+      break;
+    }
+    case Cmd::kCompact:
+      status = Compact(command.compact());
+      if (status.ok()) {
+        response.mutable_compact()->set_compacted_revision(keys_.compacted_revision());
+      }
+      break;
+    case Cmd::kSessionCreate:
+      status =
+          SessionCreate(command.session_create(), raft_index, response.mutable_session_create());
+      break;
+    case Cmd::kSessionKeepalive:
+      status = SessionKeepAlive(command.session_keepalive(), raft_index,
+                                response.mutable_session_keepalive());
+      break;
+    case Cmd::kSessionClose:
+      status = SessionClose(command.session_close(), &result);
+      if (status.ok()) response.mutable_session_close();
+      break;
+    case Cmd::kSessionExpire:
+      SessionExpire(command.session_expire(), &result);
+      break;
+    case Cmd::kSessionCheckpoint:
+      SessionCheckpoint(command.session_checkpoint());
+      break;
+    case Cmd::BODY_NOT_SET:
+      status = Status::InvalidArgument("command has no body");
+      break;
+  }
+  // Validation precedes every change, so an error means nothing was written.
+  COORD_STATE_CHECK(status.ok() || keys_.revision() == before);
+
+  if (keys_.revision() != before) {
+    const auto& log = keys_.events();
+    for (size_t i = keys_.FirstEventAt(next); i < log.size(); ++i) {
+      result.events.push_back(StateEvent{next, keys_.MakeEvent(log[i].key, next)});
+    }
+    AutoCompact();
+  }
+
+  coord::v1::Response header = NewResponse();
+  *response.mutable_header() = header.header();
+  if (!status.ok()) SetError(status, &response);
+  result.response = std::move(response);
+  if (client != 0) dedup_.Record(client, command.sequence(), raft_index, result.response);
+  return result;
+}
+
+// ---- StateMachine: forwarding ----------------------------------------------------
+
+StateMachine::StateMachine(StateMachineOptions options)
+    : options_(options), impl_(std::make_unique<Impl>(options)) {}
+
+StateMachine::~StateMachine() = default;
+
+ApplyResult StateMachine::Apply(uint64_t raft_index, const coord::state::Command& command) {
+  return impl_->Apply(raft_index, command);
+}
+
+void StateMachine::AdvanceIndex(uint64_t raft_index) { impl_->AdvanceIndex(raft_index); }
+
+coord::v1::Response StateMachine::Range(const coord::v1::RangeRequest& request) const {
+  coord::v1::Response response = impl_->NewResponse();
+  Status status = impl_->ValidateRange(request);
+  if (!status.ok()) {
+    impl_->SetError(status, &response);
+  } else {
+    *response.mutable_range() = impl_->ExecRange(request);
+  }
+  return response;
+}
+
+Result<EventBatch> StateMachine::EventsSince(int64_t start_revision, std::string_view key,
+                                             std::string_view range_end, bool prefix,
+                                             size_t max_events) const {
+  return impl_->EventsSince(start_revision, key, range_end, prefix, max_events);
+}
+
+coord::v1::Response StateMachine::ListForWatch(const coord::v1::WatchCreateRequest& request) const {
+  coord::v1::Response response = impl_->NewResponse();
+  Result<coord::v1::WatchCreateResponse> body = impl_->ListForWatch(request);
+  if (!body.ok()) {
+    impl_->SetError(body.status(), &response);
+  } else {
+    *response.mutable_watch_create() = std::move(*body);
+  }
+  return response;
+}
+
+std::vector<SessionState> StateMachine::Sessions() const {
+  std::vector<SessionState> out;
+  for (const auto& [id, s] : impl_->sessions_.sessions()) {
+    out.push_back(SessionState{id, s.ttl_ms, s.remaining_ms, s.renewed_index});
+  }
+  return out;
+}
+
+coord::v1::SessionListResponse StateMachine::ListSessions(bool with_keys) const {
+  coord::v1::SessionListResponse out;
+  for (const auto& [id, s] : impl_->sessions_.sessions()) {
+    coord::v1::SessionInfo* info = out.add_sessions();
+    info->set_session_id(id);
+    info->set_ttl_ms(s.ttl_ms);
+    info->set_remaining_ms(s.remaining_ms);
+    if (with_keys) {
+      for (const std::string& key : s.keys) info->add_keys(key);
+    }
+  }
+  return out;
+}
+
+int64_t StateMachine::revision() const { return impl_->keys_.revision(); }
+int64_t StateMachine::compacted_revision() const { return impl_->keys_.compacted_revision(); }
+uint64_t StateMachine::last_applied_index() const { return impl_->last_applied_; }
+size_t StateMachine::key_count() const { return impl_->keys_.live_keys(); }
+size_t StateMachine::dedup_clients() const { return impl_->dedup_.size(); }
+
+std::string StateMachine::Snapshot() const { return impl_->Snapshot(); }
+
+Status StateMachine::Restore(std::string_view snapshot) {
+  Result<std::unique_ptr<Impl>> restored = Impl::FromSnapshot(snapshot, options_);
+  if (!restored.ok()) return restored.status();
+  impl_ = std::move(*restored);
+  return Status::Ok();
+}
+
+}  // namespace coord::server

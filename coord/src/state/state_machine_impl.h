@@ -1,0 +1,96 @@
+// StateMachine::Impl: the tables of the state machine and the operations on them.
+// The operations are split by concern across state_machine.cc (dispatch, dedup,
+// reads), kv_ops.cc (put/delete/range/compact), txn.cc, session_ops.cc and
+// snapshot.cc.
+//
+// Every write follows validate-then-execute: all checks that can fail run before
+// the first change, so a command either applies completely or not at all.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "coord/server/state_machine.h"
+#include "state/dedup_table.h"
+#include "state/key_space.h"
+#include "state/session_table.h"
+
+namespace coord::server {
+
+class StateMachine::Impl {
+ public:
+  explicit Impl(const StateMachineOptions& options)
+      : options_(options), dedup_(options.max_dedup_clients) {}
+
+  // ---- state_machine.cc ----
+  ApplyResult Apply(uint64_t raft_index, const coord::state::Command& command);
+  void AdvanceIndex(uint64_t raft_index);
+  // A response with the current header and no body.
+  coord::v1::Response NewResponse() const;
+  void SetError(const Status& status, coord::v1::Response* response) const;
+
+  // ---- kv_ops.cc ----
+  Status CheckKey(std::string_view key) const;
+  Status ValidatePut(const coord::v1::PutRequest& put) const;
+  Status ValidateRange(const coord::v1::RangeRequest& range) const;
+  Status ValidateDelete(const coord::v1::DeleteRequest& del) const;
+  // Executions assume a validated request; writes happen at `revision`.
+  coord::v1::PutResponse ExecPut(const coord::v1::PutRequest& put, int64_t revision);
+  coord::v1::DeleteResponse ExecDelete(const coord::v1::DeleteRequest& del, int64_t revision);
+  coord::v1::RangeResponse ExecRange(const coord::v1::RangeRequest& range) const;
+  Status Compact(const coord::v1::CompactRequest& compact);
+  void AutoCompact();
+  // Deletes `key` at `revision`, keeping the owner's key set in step.
+  bool DeleteKey(const std::string& key, int64_t revision);
+  Result<EventBatch> EventsSince(int64_t start_revision, std::string_view key,
+                                 std::string_view range_end, bool prefix, size_t max_events) const;
+  Result<coord::v1::WatchCreateResponse> ListForWatch(
+      const coord::v1::WatchCreateRequest& request) const;
+  // The next sequential key for `prefix`: bumps *counter until the key is free.
+  template <typename ExistsFn>
+  static std::string NextSequentialKey(const std::string& prefix, uint64_t* counter,
+                                       ExistsFn&& exists) {
+    std::string key;
+    do {
+      ++*counter;
+      key = prefix + PadSequence(*counter);
+    } while (exists(key));
+    return key;
+  }
+  static std::string PadSequence(uint64_t n);
+
+  // ---- txn.cc ----
+  Status ValidateTxn(const coord::v1::TxnRequest& txn) const;
+  bool CompareHolds(const coord::v1::Compare& compare) const;
+  // Checks that the chosen branch writes no key twice (given the current state).
+  Status PlanTxnBranch(const google::protobuf::RepeatedPtrField<coord::v1::TxnOp>& ops) const;
+  Result<coord::v1::TxnResponse> Txn(const coord::v1::TxnRequest& txn);
+
+  // ---- session_ops.cc ----
+  int64_t ClampTtl(int64_t ttl_ms) const;
+  Status SessionCreate(const coord::v1::SessionCreateRequest& req, uint64_t raft_index,
+                       coord::v1::SessionCreateResponse* out);
+  Status SessionKeepAlive(const coord::v1::SessionKeepAliveRequest& req, uint64_t raft_index,
+                          coord::v1::SessionKeepAliveResponse* out);
+  Status SessionClose(const coord::v1::SessionCloseRequest& req, ApplyResult* result);
+  void SessionExpire(const coord::state::SessionExpire& req, ApplyResult* result);
+  void SessionCheckpoint(const coord::state::SessionCheckpoint& req);
+  // Deletes the sessions' keys at one new revision and removes the sessions.
+  void EndSessions(const std::vector<int64_t>& ids);
+  Status UnknownSession(int64_t id) const;
+
+  // ---- snapshot.cc ----
+  std::string Snapshot() const;
+  static Result<std::unique_ptr<Impl>> FromSnapshot(std::string_view bytes,
+                                                    const StateMachineOptions& options);
+
+  StateMachineOptions options_;
+  KeySpace keys_;
+  SessionTable sessions_;
+  DedupTable dedup_;
+  uint64_t last_applied_ = 0;
+};
+
+}  // namespace coord::server
