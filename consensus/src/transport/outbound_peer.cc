@@ -1,0 +1,299 @@
+#include "transport/outbound_peer.h"
+
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace coord::raft::transport {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+// Logs the 1st, 2nd, 4th, 8th... consecutive failure at info and the rest at
+// debug: a peer that stays down for hours leaves a handful of lines, not one
+// every two seconds.
+bool ShouldLogFailure(uint64_t failures) { return (failures & (failures - 1)) == 0; }
+
+uint64_t JitterSeed(const TcpTransportOptions& options, NodeId peer) {
+  uint64_t base = options.reconnect_seed != 0 ? options.reconnect_seed : options.self_id;
+  // Different peers of one member get different jitter sequences.
+  return base * 0x9E3779B97F4A7C15ULL + peer;
+}
+
+}  // namespace
+
+OutboundPeer::OutboundPeer(std::shared_ptr<TransportContext> ctx, NodeId id, HostPort address)
+    : ctx_(std::move(ctx)),
+      id_(id),
+      host_port_(std::move(address)),
+      address_text_(FormatHostPort(host_port_.host, host_port_.port)),
+      socket_(ctx_->io),
+      resolver_(ctx_->io),
+      connect_timer_(ctx_->io),
+      retry_timer_(ctx_->io),
+      backoff_(ctx_->options.reconnect_initial, ctx_->options.reconnect_max,
+               JitterSeed(ctx_->options, id)) {}
+
+bool OutboundPeer::Enqueue(std::string frame) {
+  const auto& options = ctx_->options;
+  bool post_write = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_ || queue_.size() >= options.max_queue_messages ||
+        queue_bytes_ + frame.size() > options.max_queue_bytes) {
+      ctx_->counters.dropped.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    queue_bytes_ += frame.size();
+    queue_.push_back(std::move(frame));
+    if (connected_ && !write_scheduled_) {
+      write_scheduled_ = true;
+      post_write = true;
+    }
+  }
+  if (post_write) asio::post(ctx_->io, [self = shared_from_this()] { self->DoWrite(); });
+  return true;
+}
+
+bool OutboundPeer::closed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_;
+}
+
+void OutboundPeer::Start() {
+  if (started_ || closed()) return;
+  started_ = true;
+  Connect();
+}
+
+void OutboundPeer::Close() {
+  size_t discarded = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    connected_ = false;
+    write_scheduled_ = false;
+    discarded = queue_.size();
+    queue_.clear();
+    queue_bytes_ = 0;
+  }
+  ctx_->counters.dropped.fetch_add(discarded, std::memory_order_relaxed);
+  ErrorCode ignored;
+  connect_timer_.cancel(ignored);
+  retry_timer_.cancel(ignored);
+  resolver_.cancel();
+  socket_.close(ignored);
+  ++epoch_;
+  ++attempt_;
+}
+
+void OutboundPeer::Connect() {
+  if (closed()) return;
+  const uint64_t attempt = ++attempt_;
+  attempt_timed_out_ = false;
+  ErrorCode ec;
+  asio::ip::address ip = asio::ip::make_address(host_port_.host, ec);
+  if (!ec) {
+    ConnectTo(tcp::endpoint(ip, host_port_.port));
+    return;
+  }
+  // A host name: resolve it on every attempt, so a moved peer (new DNS record)
+  // is found again after a reconnect.
+  resolver_.async_resolve(
+      host_port_.host, std::to_string(host_port_.port),
+      [self = shared_from_this(), attempt](const ErrorCode& ec, tcp::resolver::results_type r) {
+        if (self->closed() || attempt != self->attempt_) return;
+        if (ec) {
+          self->OnConnectFailed("cannot resolve host: " + ec.message());
+          return;
+        }
+        // Prefer an endpoint of the bind address's family, since the socket is
+        // bound before connecting.
+        const auto& bind = self->ctx_->bind_address;
+        for (const auto& entry : r) {
+          if (!bind || entry.endpoint().address().is_v4() == bind->is_v4()) {
+            self->ConnectTo(entry.endpoint());
+            return;
+          }
+        }
+        self->OnConnectFailed("host resolves to no address of the bind address's family");
+      });
+}
+
+void OutboundPeer::ConnectTo(const tcp::endpoint& endpoint) {
+  const uint64_t attempt = attempt_;
+  ErrorCode ec;
+  socket_.close(ec);
+  socket_.open(endpoint.protocol(), ec);
+  if (ec) {
+    OnConnectFailed("cannot open socket: " + ec.message());
+    return;
+  }
+  const auto& bind = ctx_->bind_address;
+  if (bind && bind->is_v4() == endpoint.address().is_v4()) {
+    // Port 0: the OS picks the local port; only the source address matters.
+    socket_.bind(tcp::endpoint(*bind, 0), ec);
+    if (ec) {
+      OnConnectFailed("cannot bind to " + bind->to_string() + ": " + ec.message());
+      return;
+    }
+  }
+  connecting_ = true;
+  connect_timer_.expires_after(ctx_->options.connect_timeout);
+  connect_timer_.async_wait([self = shared_from_this(), attempt](const ErrorCode& ec) {
+    if (ec || self->closed() || attempt != self->attempt_ || !self->connecting_) return;
+    // Closing the socket completes the pending connect with operation_aborted.
+    self->attempt_timed_out_ = true;
+    ErrorCode ignored;
+    self->socket_.close(ignored);
+  });
+  socket_.async_connect(endpoint, [self = shared_from_this(), attempt](const ErrorCode& ec) {
+    self->OnConnect(ec, attempt);
+  });
+}
+
+void OutboundPeer::OnConnect(const ErrorCode& ec, uint64_t attempt) {
+  if (closed() || attempt != attempt_) return;
+  connecting_ = false;
+  ErrorCode ignored;
+  connect_timer_.cancel(ignored);
+  if (ec) {
+    OnConnectFailed(attempt_timed_out_ ? std::string("connect timed out") : ec.message());
+    return;
+  }
+  socket_.set_option(tcp::no_delay(true), ignored);
+  socket_.set_option(asio::socket_base::keep_alive(true), ignored);
+  const uint64_t epoch = ++epoch_;
+  ctx_->counters.connects.fetch_add(1, std::memory_order_relaxed);
+  ErrorCode local_ec;
+  tcp::endpoint local = socket_.local_endpoint(local_ec);
+  spdlog::info("transport {}: connected to peer {} at {} from {}{}", ctx_->options.self_id, id_,
+               address_text_, local_ec ? std::string("?") : local.address().to_string(),
+               failures_ > 0 ? " after " + std::to_string(failures_) + " failed attempts" : "");
+  failures_ = 0;
+  backoff_.Reset();
+  bool start_write = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    connected_ = true;
+    if (!queue_.empty() && !write_scheduled_) {
+      write_scheduled_ = true;
+      start_write = true;
+    }
+  }
+  WatchForClose(epoch);
+  if (start_write) DoWrite();
+}
+
+void OutboundPeer::OnConnectFailed(const std::string& reason) {
+  ++failures_;
+  if (ShouldLogFailure(failures_)) {
+    spdlog::info("transport {}: cannot connect to peer {} at {}: {} ({} consecutive failures)",
+                 ctx_->options.self_id, id_, address_text_, reason, failures_);
+  } else {
+    spdlog::debug("transport {}: cannot connect to peer {} at {}: {}", ctx_->options.self_id,
+                  id_, address_text_, reason);
+  }
+  ErrorCode ignored;
+  socket_.close(ignored);
+  NotifyUnreachable();
+  ScheduleReconnect();
+}
+
+void OutboundPeer::ScheduleReconnect() {
+  if (closed()) return;
+  retry_timer_.expires_after(backoff_.Next());
+  retry_timer_.async_wait([self = shared_from_this()](const ErrorCode& ec) {
+    if (ec || self->closed()) return;
+    self->Connect();
+  });
+}
+
+void OutboundPeer::WatchForClose(uint64_t epoch) {
+  socket_.async_read_some(
+      asio::buffer(probe_), [self = shared_from_this(), epoch](const ErrorCode& ec, size_t) {
+        if (self->closed() || epoch != self->epoch_) return;
+        self->Broken(ec ? ec.message() : std::string("peer wrote on a write-only connection"));
+      });
+}
+
+void OutboundPeer::Broken(const std::string& reason) {
+  // Invalidate the connection's pending handlers before anything else.
+  ++epoch_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    connected_ = false;
+    write_scheduled_ = false;
+  }
+  ctx_->counters.disconnects.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("transport {}: lost connection to peer {} at {}: {}", ctx_->options.self_id, id_,
+               address_text_, reason);
+  ErrorCode ignored;
+  socket_.close(ignored);  // an in-flight write completes with an error; see OnWrite
+  NotifyUnreachable();
+  ScheduleReconnect();
+}
+
+void OutboundPeer::DoWrite() {
+  // A write of an earlier connection may still own inflight_; its completion
+  // calls DoWrite again.
+  if (write_in_flight_) return;
+  const size_t batch_limit = ctx_->options.max_write_batch_bytes;
+  size_t batch_bytes = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!connected_) return;
+    while (!queue_.empty() && (inflight_.empty() || batch_bytes < batch_limit)) {
+      batch_bytes += queue_.front().size();
+      queue_bytes_ -= queue_.front().size();
+      inflight_.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    if (inflight_.empty()) {
+      write_scheduled_ = false;
+      return;
+    }
+  }
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(inflight_.size());
+  for (const std::string& frame : inflight_) buffers.emplace_back(asio::buffer(frame));
+  write_in_flight_ = true;
+  spdlog::debug("transport {}: writing {} frames ({} bytes) to peer {}", ctx_->options.self_id,
+                inflight_.size(), batch_bytes, id_);
+  asio::async_write(socket_, buffers,
+                    [self = shared_from_this(), epoch = epoch_](const ErrorCode& ec, size_t n) {
+                      self->OnWrite(ec, n, epoch);
+                    });
+}
+
+void OutboundPeer::OnWrite(const ErrorCode& ec, size_t bytes, uint64_t epoch) {
+  write_in_flight_ = false;
+  const uint64_t frames = inflight_.size();
+  inflight_.clear();
+  if (ec) {
+    // The frames are lost; Raft retries what matters.
+    ctx_->counters.dropped.fetch_add(frames, std::memory_order_relaxed);
+    if (!closed() && epoch == epoch_) {
+      Broken("write failed: " + ec.message());
+      return;
+    }
+  } else {
+    ctx_->counters.frames_sent.fetch_add(frames, std::memory_order_relaxed);
+    ctx_->counters.writes.fetch_add(1, std::memory_order_relaxed);
+    ctx_->counters.bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+  }
+  // Continue on the current connection, if any (DoWrite checks); a newer
+  // connection may have deferred its first write to this completion.
+  DoWrite();
+}
+
+void OutboundPeer::NotifyUnreachable() {
+  if (ctx_->running.load() && ctx_->handlers.on_unreachable) ctx_->handlers.on_unreachable(id_);
+}
+
+}  // namespace coord::raft::transport
