@@ -20,7 +20,7 @@ Index MemoryStorage::FirstIndex() const { return offset_ + 1; }
 Index MemoryStorage::LastIndex() const { return offset_ + entries_.size(); }
 
 Result<std::vector<pb::Entry>> MemoryStorage::Entries(Index lo, Index hi,
-                                                       uint64_t max_bytes) const {
+                                                      uint64_t max_bytes) const {
   if (lo < FirstIndex()) {
     return Status::Compacted("entries below " + std::to_string(FirstIndex()) +
                              " are compacted (asked from " + std::to_string(lo) + ")");
@@ -143,7 +143,8 @@ Status MemoryStorage::CreateSnapshot(const pb::SnapshotMetadata& metadata, std::
   Index compact = index > keep_entries ? index - keep_entries : 0;
   if (compact > offset_) {
     Term compact_term = entries_[compact - offset_ - 1].term();
-    entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(compact - offset_));
+    entries_.erase(entries_.begin(),
+                   entries_.begin() + static_cast<std::ptrdiff_t>(compact - offset_));
     offset_ = compact;
     offset_term_ = compact_term;
   }

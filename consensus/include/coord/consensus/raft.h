@@ -47,7 +47,10 @@ struct Config {
 
   // Membership of a brand-new cluster (voters), used only when the storage is
   // fresh (no hard state, no snapshot, no entries). Ignored on restart, where the
-  // membership comes from the snapshot and the log.
+  // membership comes from the snapshot and the log. Bootstrap writes term-1
+  // entries 1..n, one ENTRY_CONF_CHANGE per member in ascending id order (voters,
+  // then learners), committed, in the first Ready; every initial member produces
+  // the same entries.
   std::vector<NodeId> peers;
   // Learners of a brand-new cluster (same rule as `peers`).
   std::vector<NodeId> learners;
@@ -156,9 +159,13 @@ struct RaftStatus {
 class Raft {
  public:
   // Builds a core from storage (hard state, snapshot, log) and config.
-  // Errors: kInvalidArgument for a bad config (id 0, heartbeat >= election, a
-  // fresh store without peers); storage read errors are passed through.
-  // `storage` must outlive the core.
+  // A fresh store with Config::peers bootstraps a new cluster (see Config::peers);
+  // a fresh store with no peers is a joining member: it has no membership, never
+  // campaigns, and waits for a leader's append or snapshot.
+  // Errors: kInvalidArgument for a bad config (id 0, heartbeat >= election,
+  // duplicate or zero peers, lease_reads without check_quorum, applied beyond the
+  // commit index); kCorruption for an inconsistent store; storage read errors are
+  // passed through. `storage` must outlive the core.
   static Result<std::unique_ptr<Raft>> Create(const Config& config, const LogStorage* storage);
 
   ~Raft();
@@ -171,7 +178,8 @@ class Raft {
   // Handles a message from a peer. Messages for another member, from an older
   // term, or malformed (e.g. entries not contiguous) are ignored or rejected;
   // returns kInvalidArgument for a structurally invalid message (wrong `to`,
-  // unknown type). Never aborts on peer input.
+  // unknown type), kInternal for one that contradicts committed state (a bug or
+  // a corrupted peer; it is ignored). Never aborts on peer input.
   Status Step(pb::Message message);
 
   // Appends `data` as a new entry if this member is the leader and returns its
@@ -212,6 +220,9 @@ class Raft {
 
   bool HasReady() const;
   // Collects pending work. Call Advance(ready) once it has been handled.
+  // GetReady may be called again before the previous Ready was advanced: each
+  // Ready carries only work not handed out before (nothing is lost or repeated),
+  // as long as Readies are handled and advanced in the order they were returned.
   Ready GetReady();
   void Advance(const Ready& ready);
 
@@ -224,7 +235,14 @@ class Raft {
   Index last_index() const;
   // Term of the entry at `index` (0 if unknown/compacted).
   Term TermAt(Index index) const;
+  // The latest membership: every change in the log applied, committed or not.
   pb::ConfState conf_state() const;
+  // The membership in effect at `index` (changes up to it applied). Use it for
+  // SnapshotMetadata::conf_state when snapshotting at the applied index: the
+  // latest membership may include changes above the snapshot. Errors:
+  // kCompacted below the latest snapshot the core knows, kInvalidArgument
+  // beyond the last index.
+  Result<pb::ConfState> ConfStateAt(Index index) const;
   RaftStatus GetStatus() const;
 
  private:
