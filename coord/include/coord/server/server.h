@@ -1,0 +1,113 @@
+// Server: one Coord member as a service — the Raft node, the replicated coordination
+// state machine, and the client API over HTTP/WebSocket (Boost.Beast).
+//
+// Usage (what coordd does):
+//   auto server = coord::server::Server::Create(options);   // opens the data dir
+//   if (!server.ok()) { print server.status(); exit(1); }
+//   Status s = (*server)->Start();                           // binds the ports
+//   ... wait for SIGTERM ...
+//   (*server)->Stop();
+//
+// Member identity: a member's Raft id is derived from its name (MemberIdFromName,
+// a 64-bit FNV-1a hash), so every member computes the same ids from
+// --initial-cluster and from MemberAdd requests. The cluster id is the hash of the
+// cluster token. The data directory holds `member.id` (cluster id, name, member
+// id) and a `LOCK` file held (flock) while the member runs; Create() refuses a
+// directory of another member or cluster, or one locked by a running member.
+//
+// Thread-safety: Create/Start/Stop from one thread; the accessors are thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coord/server/state_machine.h"
+#include "coord/status.h"
+
+namespace coord::server {
+
+// Limits of the client API. Over a limit a request fails with TOO_LARGE (sizes) or
+// UNAVAILABLE (counts) and the member keeps serving.
+struct ServerLimits {
+  // Largest WebSocket message (one request frame). Larger frames close the
+  // connection with a "message too big" close frame. Default 1.5 MiB.
+  size_t max_request_bytes = 1536 * 1024;
+  // Concurrent client connections (HTTP and WebSocket). Default 1024.
+  size_t max_connections = 1024;
+  // Requests in flight on one connection. Default 1024.
+  size_t max_inflight_per_connection = 1024;
+  // Watches open on one connection. Default 256.
+  size_t max_watches_per_connection = 256;
+  // Events of one watch queued for a connection and not yet written. A watch
+  // over it is cancelled (slow consumer). Default 10,000; also bounds catch-up.
+  size_t max_pending_events_per_watch = 10'000;
+};
+
+// One member of the initial ensemble.
+struct ClusterMember {
+  std::string name;
+  std::string peer_address;  // "host:port"
+};
+
+struct ServerOptions {
+  std::string name = "default";
+  std::string data_dir = "coord-data";
+  std::string listen_client = "127.0.0.1:7420";
+  std::string listen_peer = "127.0.0.1:7421";
+  // The initial ensemble (voters). Empty: this member alone at listen_peer.
+  // Only used on first start (a fresh data directory).
+  std::vector<ClusterMember> initial_cluster;
+  // False ("new"): on first start the initial_cluster members are the voters of a
+  // brand-new ensemble. True ("existing"): this member joins a running ensemble
+  // that already added it (MemberAdd); it starts with an empty log and waits for
+  // the leader. Ignored on restart.
+  bool join_existing = false;
+  // Members of different clusters refuse each other's traffic and data dirs.
+  std::string cluster_token = "coord";
+  // Raft tick; elections after election_ticks..2*election_ticks ticks.
+  int tick_ms = 100;
+  int election_ticks = 10;
+  // Deadline of a request with timeout_ms = 0.
+  uint32_t default_timeout_ms = 5000;
+  // Raft snapshot every this many applied entries (0 = never).
+  uint64_t snapshot_threshold = 10'000;
+  ServerLimits limits;
+  StateMachineOptions state;
+};
+
+// Deterministic member id of a name (never 0).
+uint64_t MemberIdFromName(const std::string& name);
+// Deterministic cluster id of a cluster token (never 0).
+uint64_t ClusterIdFromToken(const std::string& token);
+
+class Server {
+ public:
+  // Opens (creating if needed) the data directory, checks its identity and lock,
+  // opens the Raft storage and builds the node. Errors: kInvalidArgument (bad
+  // options), kPermissionDenied / kIOError (data dir of another member or cluster,
+  // locked by another process, unreadable), storage errors.
+  static Result<std::unique_ptr<Server>> Create(ServerOptions options);
+  ~Server();  // Stop()s.
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the client port, starts the node and the API. Errors: kIOError
+  // (address in use), transport errors.
+  Status Start();
+  // Closes the listener and all connections, stops the node. Idempotent.
+  void Stop();
+
+  // "host:port" the client API listens on (after Start).
+  std::string client_address() const;
+  uint64_t member_id() const;
+
+ private:
+  class Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace coord::server

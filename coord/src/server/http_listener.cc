@@ -1,0 +1,212 @@
+#include "server/http_listener.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "server/metrics.h"
+#include "server/service.h"
+#include "server/ws_session.h"
+
+namespace coord::server {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+// One plain HTTP connection; hands itself over to a WebSocketSession on upgrade.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, uint64_t id, Service* service, Metrics* metrics,
+              const ServerLimits& limits)
+      : stream_(std::move(socket)),
+        id_(id),
+        service_(service),
+        metrics_(metrics),
+        limits_(limits) {}
+
+  void Run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&HttpSession::DoRead, shared_from_this()));
+  }
+
+ private:
+  void DoRead() {
+    parser_.emplace();
+    parser_->header_limit(8 * 1024);
+    parser_->body_limit(8 * 1024);
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec) {
+      if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+          ec != net::error::operation_aborted) {
+        // Malformed HTTP: answer 400 and close.
+        Send(Reply(http::status::bad_request, "bad request: " + ec.message() + "\n", 11, false));
+        return;
+      }
+      Shutdown();
+      return;
+    }
+    http::request<http::string_body> req = parser_->release();
+    if (beast::websocket::is_upgrade(req)) {
+      if (req.target() != "/v1/ws") {
+        Send(
+            Reply(http::status::not_found, "WebSocket endpoint is /v1/ws\n", req.version(), false));
+        return;
+      }
+      if (static_cast<size_t>(metrics_->connections()) >= limits_.max_connections) {
+        Send(Reply(http::status::service_unavailable, "too many connections\n", req.version(),
+                   false));
+        return;
+      }
+      stream_.expires_never();
+      std::make_shared<WebSocketSession>(std::move(stream_), id_, service_, metrics_, limits_)
+          ->Run(std::move(req));
+      return;
+    }
+    Send(Route(req));
+  }
+
+  http::response<http::string_body> Reply(http::status status, std::string body, unsigned version,
+                                          bool keep_alive,
+                                          const char* type = "text/plain; charset=utf-8") {
+    http::response<http::string_body> res{status, version};
+    res.set(http::field::server, "coordd");
+    res.set(http::field::content_type, type);
+    res.keep_alive(keep_alive);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+  }
+
+  http::response<http::string_body> Route(const http::request<http::string_body>& req) {
+    const bool keep = req.keep_alive();
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      return Reply(http::status::method_not_allowed, "only GET\n", req.version(), keep);
+    }
+    const std::string target(req.target());
+    if (target == "/healthz") {
+      const bool ok = service_->Healthy();
+      return Reply(ok ? http::status::ok : http::status::service_unavailable,
+                   ok ? "ok\n" : "failed\n", req.version(), keep);
+    }
+    if (target == "/readyz") {
+      const bool ok = service_->Ready();
+      return Reply(ok ? http::status::ok : http::status::service_unavailable,
+                   ok ? "ready\n" : "not ready\n", req.version(), keep);
+    }
+    if (target == "/metrics") {
+      return Reply(http::status::ok, metrics_->Render(service_->Gauges()), req.version(), keep,
+                   "text/plain; version=0.0.4");
+    }
+    if (target == "/") return Reply(http::status::ok, service_->StatusText(), req.version(), keep);
+    return Reply(http::status::not_found, "not found\n", req.version(), keep);
+  }
+
+  void Send(http::response<http::string_body> res) {
+    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
+    const bool close = !sp->keep_alive();
+    http::async_write(stream_, *sp,
+                      [self = shared_from_this(), sp, close](beast::error_code ec, size_t) {
+                        if (ec || close) {
+                          self->Shutdown();
+                          return;
+                        }
+                        self->DoRead();
+                      });
+  }
+
+  void Shutdown() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  uint64_t id_;
+  Service* service_;
+  Metrics* metrics_;
+  ServerLimits limits_;
+};
+
+}  // namespace
+
+HttpListener::HttpListener(net::io_context& io, Service* service, Metrics* metrics,
+                           ServerLimits limits)
+    : io_(io),
+      acceptor_(net::make_strand(io)),
+      service_(service),
+      metrics_(metrics),
+      limits_(limits) {}
+
+Status HttpListener::Listen(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::InvalidArgument("bad client address '" + address + "'");
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  beast::error_code ec;
+  const auto ip = net::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument("bad client host '" + host + "': " + ec.message());
+  int port = 0;
+  try {
+    port = std::stoi(address.substr(colon + 1));
+  } catch (const std::exception&) {
+    return Status::InvalidArgument("bad client port in '" + address + "'");
+  }
+  if (port < 0 || port > 65535) return Status::InvalidArgument("bad client port");
+  const tcp::endpoint endpoint(ip, static_cast<uint16_t>(port));
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Status::IOError("cannot listen on " + address + ": " + ec.message());
+  return Status::Ok();
+}
+
+std::string HttpListener::address() const {
+  beast::error_code ec;
+  const auto ep = acceptor_.local_endpoint(ec);
+  if (ec) return "";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+void HttpListener::Run() { DoAccept(); }
+
+void HttpListener::Stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    beast::error_code ignored;
+    self->acceptor_.close(ignored);
+  });
+}
+
+void HttpListener::DoAccept() {
+  acceptor_.async_accept(
+      net::make_strand(io_), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+        if (ec) {
+          if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
+          spdlog::warn("server: accept failed: {}", ec.message());
+        } else {
+          std::make_shared<HttpSession>(std::move(socket), self->next_connection_id_.fetch_add(1),
+                                        self->service_, self->metrics_, self->limits_)
+              ->Run();
+        }
+        self->DoAccept();
+      });
+}
+
+}  // namespace coord::server

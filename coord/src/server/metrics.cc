@@ -1,0 +1,77 @@
+#include "server/metrics.h"
+
+#include <sstream>
+
+namespace coord::server {
+
+void Metrics::CountRequest(const std::string& type) {
+  std::lock_guard lock(mu_);
+  ++requests_[type];
+}
+
+void Metrics::CountError(const std::string& type, const std::string& code) {
+  std::lock_guard lock(mu_);
+  ++errors_[{type, code}];
+}
+
+void Metrics::ObserveProposal(std::chrono::steady_clock::duration latency) {
+  const double s = std::chrono::duration<double>(latency).count();
+  std::lock_guard lock(mu_);
+  ++proposals_;
+  proposal_seconds_sum_ += s;
+  for (size_t i = 0; i < kBucketsSeconds.size(); ++i) {
+    if (s <= kBucketsSeconds[i]) ++buckets_[i];
+  }
+}
+
+std::string Metrics::Render(const MetricsSnapshot& g) const {
+  std::ostringstream o;
+  auto gauge = [&](const char* name, const char* help, auto value) {
+    o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n"
+      << name << ' ' << value << '\n';
+  };
+  auto counter = [&](const char* name, const char* help, auto value) {
+    o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n"
+      << name << ' ' << value << '\n';
+  };
+  gauge("coord_raft_term", "Current Raft term.", g.term);
+  gauge("coord_raft_commit_index", "Raft commit index.", g.commit_index);
+  gauge("coord_raft_applied_index", "Raft applied index.", g.applied_index);
+  gauge("coord_raft_is_leader", "1 if this member is the leader.", g.is_leader ? 1 : 0);
+  gauge("coord_raft_has_leader", "1 if a leader is known.", g.has_leader ? 1 : 0);
+  counter("coord_raft_leader_changes_total", "Leader changes seen by this member.",
+          leader_changes_.load());
+  gauge("coord_store_revision", "Store revision.", g.revision);
+  gauge("coord_store_compacted_revision", "Compacted revision.", g.compacted_revision);
+  gauge("coord_store_keys", "Live keys.", g.keys);
+  gauge("coord_sessions", "Live sessions.", g.sessions);
+  counter("coord_sessions_expired_total", "Sessions expired (applied on this member).",
+          sessions_expired_.load());
+  gauge("coord_watches", "Open watches on this member.", g.watches);
+  gauge("coord_connections", "Open client connections.", connections_.load());
+  counter("coord_bad_frames_total", "Client frames that could not be decoded.", bad_frames_.load());
+  std::lock_guard lock(mu_);
+  o << "# HELP coord_requests_total Client requests by type.\n"
+       "# TYPE coord_requests_total counter\n";
+  for (const auto& [type, n] : requests_) {
+    o << "coord_requests_total{type=\"" << type << "\"} " << n << '\n';
+  }
+  o << "# HELP coord_request_errors_total Failed client requests by type and code.\n"
+       "# TYPE coord_request_errors_total counter\n";
+  for (const auto& [key, n] : errors_) {
+    o << "coord_request_errors_total{type=\"" << key.first << "\",code=\"" << key.second << "\"} "
+      << n << '\n';
+  }
+  o << "# HELP coord_proposal_seconds Latency of proposals through Raft on this member.\n"
+       "# TYPE coord_proposal_seconds histogram\n";
+  for (size_t i = 0; i < kBucketsSeconds.size(); ++i) {
+    o << "coord_proposal_seconds_bucket{le=\"" << kBucketsSeconds[i] << "\"} " << buckets_[i]
+      << '\n';
+  }
+  o << "coord_proposal_seconds_bucket{le=\"+Inf\"} " << proposals_ << '\n'
+    << "coord_proposal_seconds_sum " << proposal_seconds_sum_ << '\n'
+    << "coord_proposal_seconds_count " << proposals_ << '\n';
+  return o.str();
+}
+
+}  // namespace coord::server

@@ -1,0 +1,59 @@
+// Metrics: the counters behind /metrics (Prometheus text format 0.0.4).
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace coord::server {
+
+// Gauges sampled when /metrics is rendered.
+struct MetricsSnapshot {
+  uint64_t term = 0;
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  bool is_leader = false;
+  bool has_leader = false;
+  int64_t revision = 0;
+  int64_t compacted_revision = 0;
+  uint64_t sessions = 0;
+  uint64_t watches = 0;
+  uint64_t keys = 0;
+};
+
+class Metrics {
+ public:
+  void CountRequest(const std::string& type);
+  void CountError(const std::string& type, const std::string& code);
+  void ObserveProposal(std::chrono::steady_clock::duration latency);
+  void CountLeaderChange() { leader_changes_.fetch_add(1); }
+  void CountSessionExpired(uint64_t n) { sessions_expired_.fetch_add(n); }
+  void CountBadFrame() { bad_frames_.fetch_add(1); }
+  void ConnectionOpened() { connections_.fetch_add(1); }
+  void ConnectionClosed() { connections_.fetch_sub(1); }
+  int64_t connections() const { return connections_.load(); }
+
+  std::string Render(const MetricsSnapshot& gauges) const;
+
+ private:
+  static constexpr std::array<double, 12> kBucketsSeconds = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
+  mutable std::mutex mu_;
+  std::map<std::string, uint64_t> requests_;
+  std::map<std::pair<std::string, std::string>, uint64_t> errors_;
+  std::array<uint64_t, kBucketsSeconds.size()> buckets_{};
+  uint64_t proposals_ = 0;
+  double proposal_seconds_sum_ = 0;
+  std::atomic<uint64_t> leader_changes_{0};
+  std::atomic<uint64_t> sessions_expired_{0};
+  std::atomic<uint64_t> bad_frames_{0};
+  std::atomic<int64_t> connections_{0};
+};
+
+}  // namespace coord::server

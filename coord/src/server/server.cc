@@ -1,0 +1,180 @@
+// Server: wires the data directory, the Raft node, the state adapter, the
+// service and the HTTP/WebSocket listener together (see server.h).
+#include "coord/server/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "coord/consensus/leveldb_storage.h"
+#include "coord/consensus/node.h"
+#include "coord/consensus/tcp_transport.h"
+#include "server/http_listener.h"
+#include "server/identity.h"
+#include "server/metrics.h"
+#include "server/service.h"
+#include "server/session_tracker.h"
+#include "server/state_adapter.h"
+#include "server/watch_hub.h"
+
+namespace coord::server {
+
+class Server::Impl {
+ public:
+  explicit Impl(ServerOptions options)
+      : options_(std::move(options)),
+        hub_(WatchHubOptions{options_.limits.max_watches_per_connection,
+                             options_.limits.max_pending_events_per_watch}),
+        adapter_(options_.state, &hub_, &tracker_) {}
+
+  Status Open();
+  Status Start();
+  void Stop();
+
+  ServerOptions options_;
+  uint64_t member_id_ = 0;
+  std::unique_ptr<DirLock> lock_;
+  WatchHub hub_;
+  SessionTracker tracker_;
+  StateAdapter adapter_;
+  Metrics metrics_;
+  boost::asio::io_context io_;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<raft::Node> node_;
+  std::shared_ptr<HttpListener> listener_;
+  std::vector<std::thread> threads_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+Status Server::Impl::Open() {
+  ServerOptions& o = options_;
+  if (o.name.empty()) return Status::InvalidArgument("member name must not be empty");
+  if (o.tick_ms <= 0 || o.election_ticks < 2) {
+    return Status::InvalidArgument("tick_ms must be > 0 and election_ticks >= 2");
+  }
+  if (o.initial_cluster.empty()) o.initial_cluster.push_back({o.name, o.listen_peer});
+  bool self_listed = false;
+  for (const ClusterMember& m : o.initial_cluster) self_listed |= m.name == o.name;
+  if (!self_listed) {
+    return Status::InvalidArgument("initial cluster does not contain member '" + o.name + "'");
+  }
+  member_id_ = MemberIdFromName(o.name);
+  const uint64_t cluster_id = ClusterIdFromToken(o.cluster_token);
+
+  std::error_code ec;
+  std::filesystem::create_directories(o.data_dir, ec);
+  if (ec)
+    return Status::IOError("cannot create data directory " + o.data_dir + ": " + ec.message());
+  auto lock = DirLock::Acquire(o.data_dir);
+  if (!lock.ok()) return lock.status();
+  lock_ = std::move(*lock);
+  COORD_RETURN_IF_ERROR(
+      CheckOrWriteIdentity(o.data_dir, MemberIdentity{cluster_id, o.name, member_id_}));
+
+  raft::LevelDbStorageOptions storage_options;
+  storage_options.dir = (std::filesystem::path(o.data_dir) / "raft").string();
+  auto storage = raft::LevelDbStorage::Open(storage_options);
+  if (!storage.ok()) return storage.status();
+
+  raft::TcpTransportOptions transport_options;
+  transport_options.self_id = member_id_;
+  transport_options.listen_address = o.listen_peer;
+  transport_options.cluster_id = cluster_id;
+  auto transport = std::make_unique<raft::TcpTransport>(transport_options);
+
+  ServiceOptions service_options;
+  service_options.name = o.name;
+  service_options.member_id = member_id_;
+  service_options.peer_address = o.listen_peer;
+  service_options.client_address = o.listen_client;
+  service_options.tick = std::chrono::milliseconds(o.tick_ms);
+  service_options.election_timeout = std::chrono::milliseconds(o.tick_ms * o.election_ticks);
+  service_options.default_timeout = std::chrono::milliseconds(o.default_timeout_ms);
+  service_options.max_inflight_per_connection = o.limits.max_inflight_per_connection;
+  service_ =
+      std::make_unique<Service>(service_options, io_, &adapter_, &hub_, &tracker_, &metrics_);
+  adapter_.set_on_sessions_expired(
+      [svc = service_.get()](const std::vector<int64_t>& ids) { svc->OnSessionsExpired(ids); });
+
+  raft::NodeOptions node_options;
+  node_options.raft.id = member_id_;
+  node_options.raft.election_tick = o.election_ticks;
+  node_options.raft.heartbeat_tick = 1;
+  node_options.raft.seed = member_id_;
+  for (const ClusterMember& m : o.initial_cluster) {
+    const uint64_t id = MemberIdFromName(m.name);
+    if (!o.join_existing) node_options.raft.peers.push_back(id);
+    node_options.peer_addresses[id] = m.peer_address;
+    service_->AddMember(id, MemberInfo{m.name, m.peer_address, ""});
+  }
+  node_options.tick_interval = std::chrono::milliseconds(o.tick_ms);
+  node_options.default_timeout = std::chrono::milliseconds(o.default_timeout_ms);
+  node_options.snapshot_threshold = o.snapshot_threshold;
+  node_options.snapshot_keep_entries = std::min<uint64_t>(1000, o.snapshot_threshold);
+  node_options.on_app = [svc = service_.get()](raft::NodeId from, std::string payload) {
+    svc->OnPeerPayload(from, std::move(payload));
+  };
+  auto node = raft::Node::Create(std::move(node_options), std::move(*storage), std::move(transport),
+                                 &adapter_);
+  if (!node.ok()) return node.status();
+  node_ = std::move(*node);
+  service_->set_node(node_.get());
+  return Status::Ok();
+}
+
+Status Server::Impl::Start() {
+  if (started_) return Status::InvalidArgument("server already started");
+  started_ = true;
+  listener_ = std::make_shared<HttpListener>(io_, service_.get(), &metrics_, options_.limits);
+  COORD_RETURN_IF_ERROR(listener_->Listen(options_.listen_client));
+  service_->set_client_address(listener_->address());
+  COORD_RETURN_IF_ERROR(node_->Start());
+  service_->Start();
+  listener_->Run();
+  work_.emplace(io_.get_executor());
+  for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+  spdlog::info("coordd: member '{}' (id {}) serving clients on {}, peers on {}", options_.name,
+               member_id_, listener_->address(), options_.listen_peer);
+  return Status::Ok();
+}
+
+void Server::Impl::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (listener_) listener_->Stop();
+  if (service_) service_->Stop();
+  work_.reset();
+  io_.stop();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  // After the API: pending proposals complete (kAborted) into a stopped io_context.
+  if (node_) node_->Stop();
+  spdlog::info("coordd: member '{}' stopped", options_.name);
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  if (impl_) impl_->Stop();
+}
+
+Result<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  COORD_RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Status Server::Start() { return impl_->Start(); }
+void Server::Stop() { impl_->Stop(); }
+std::string Server::client_address() const {
+  return impl_->listener_ ? impl_->listener_->address() : "";
+}
+uint64_t Server::member_id() const { return impl_->member_id_; }
+
+}  // namespace coord::server

@@ -1,0 +1,552 @@
+#include "server/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <sstream>
+
+#include "server/codec.h"
+
+namespace coord::server {
+namespace {
+
+using coord::v1::Request;
+using coord::v1::Response;
+using coord::v1::ServerMessage;
+
+constexpr auto kRetryDelay = std::chrono::milliseconds(25);
+constexpr auto kHelloInterval = std::chrono::milliseconds(500);
+constexpr auto kProgressInterval = std::chrono::milliseconds(1000);
+
+bool IsWrite(Request::BodyCase c) {
+  switch (c) {
+    case Request::kPut:
+    case Request::kDelete:
+    case Request::kTxn:
+    case Request::kCompact:
+    case Request::kSessionCreate:
+    case Request::kSessionKeepalive:
+    case Request::kSessionClose:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsMembership(Request::BodyCase c) {
+  return c == Request::kMemberAdd || c == Request::kMemberPromote || c == Request::kMemberRemove ||
+         c == Request::kTransferLeadership;
+}
+
+// Ends not definitely-unapplied: the deadline passing on a proposal means it
+// may still commit, which the client must be told.
+Status Unavailable(const Status& s) {
+  if (s.code() == StatusCode::kTimeout) {
+    return Status::Unavailable("deadline passed: " + s.message());
+  }
+  return s;
+}
+
+coord::state::Command CommandFromRequest(const Request& request) {
+  coord::state::Command c;
+  c.set_client_id(request.client_id());
+  c.set_sequence(request.sequence());
+  switch (request.body_case()) {
+    case Request::kPut:
+      *c.mutable_put() = request.put();
+      break;
+    case Request::kDelete:
+      *c.mutable_delete_() = request.delete_();
+      break;
+    case Request::kTxn:
+      *c.mutable_txn() = request.txn();
+      break;
+    case Request::kCompact:
+      *c.mutable_compact() = request.compact();
+      break;
+    case Request::kSessionCreate:
+      *c.mutable_session_create() = request.session_create();
+      break;
+    case Request::kSessionKeepalive:
+      *c.mutable_session_keepalive() = request.session_keepalive();
+      break;
+    case Request::kSessionClose:
+      *c.mutable_session_close() = request.session_close();
+      break;
+    default:
+      break;
+  }
+  return c;
+}
+
+}  // namespace
+
+Service::Service(ServiceOptions options, boost::asio::io_context& io, StateAdapter* adapter,
+                 WatchHub* hub, SessionTracker* tracker, Metrics* metrics)
+    : options_(std::move(options)),
+      io_(io),
+      adapter_(adapter),
+      hub_(hub),
+      tracker_(tracker),
+      metrics_(metrics),
+      timer_(io) {
+  members_[options_.member_id] =
+      MemberInfo{options_.name, options_.peer_address, options_.client_address};
+}
+
+Service::~Service() { Stop(); }
+
+void Service::set_client_address(const std::string& address) {
+  std::lock_guard lock(mu_);
+  options_.client_address = address;
+  members_[options_.member_id].client_address = address;
+}
+
+void Service::AddMember(uint64_t id, MemberInfo info) {
+  std::lock_guard lock(mu_);
+  MemberInfo& m = members_[id];
+  if (!info.name.empty()) m.name = info.name;
+  if (!info.peer_address.empty()) m.peer_address = info.peer_address;
+  if (!info.client_address.empty()) m.client_address = info.client_address;
+}
+
+void Service::Start() {
+  timer_.expires_after(options_.tick);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) OnTick();
+  });
+}
+
+void Service::Stop() {
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  timer_.cancel();
+}
+
+std::string Service::ClientAddressOf(raft::NodeId id) const {
+  std::lock_guard lock(mu_);
+  auto it = members_.find(id);
+  return it == members_.end() ? "" : it->second.client_address;
+}
+
+std::string Service::NameOf(raft::NodeId id) const {
+  std::lock_guard lock(mu_);
+  auto it = members_.find(id);
+  return it == members_.end() ? "" : it->second.name;
+}
+
+void Service::FillHeader(Response* response) const {
+  const raft::NodeStatus st = node_->GetStatus();
+  response->mutable_header()->set_raft_term(st.raft.term);
+  response->mutable_header()->set_member_id(options_.member_id);
+}
+
+Service::Outcome Service::ErrorOutcome(uint64_t id, const Status& status, bool retryable) const {
+  Outcome o;
+  o.response.set_id(id);
+  std::string hint;
+  if (node_ != nullptr) hint = ClientAddressOf(node_->GetStatus().leader);
+  *o.response.mutable_error() = ApiError(status, hint);
+  o.retryable = retryable;
+  return o;
+}
+
+void Service::Handle(const std::shared_ptr<ClientSink>& sink, Request request, bool text) {
+  metrics_->CountRequest(RequestTypeName(request));
+  const auto timeout = request.timeout_ms() > 0 ? std::chrono::milliseconds(request.timeout_ms())
+                                                : options_.default_timeout;
+  Route(sink, request, text, Clock::now() + timeout);
+}
+
+void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& request, bool text,
+                    Clock::time_point deadline) {
+  const uint64_t id = request.id();
+  const std::string type = RequestTypeName(request);
+  auto deliver = [this, type, id](Response response) {
+    response.set_id(id);
+    if (response.has_error() && response.error().code() != coord::v1::OK) {
+      metrics_->CountError(type, coord::v1::ErrorCode_Name(response.error().code()));
+    }
+    ServerMessage m;
+    *m.mutable_response() = std::move(response);
+    return m;
+  };
+  auto push = [sink, text, deliver](Response response) {
+    sink->Push(deliver(std::move(response)), text);
+  };
+
+  const auto body = request.body_case();
+  if (IsWrite(body) || IsMembership(body)) {
+    const uint64_t slot = sink->Reserve();
+    SubmitLeaderOnly(
+        request, deadline, false, [this, sink, text, slot, deliver, request](Outcome o) {
+          const Response& r = o.response;
+          if (r.has_session_create() || r.has_session_keepalive()) {
+            const int64_t sid = r.has_session_create() ? r.session_create().session_id()
+                                                       : r.session_keepalive().session_id();
+            std::lock_guard lock(mu_);
+            session_owners_[sid] = {sink, text};
+          } else if (r.has_session_close()) {
+            std::lock_guard lock(mu_);
+            session_owners_.erase(request.session_close().session_id());
+          }
+          sink->Fill(slot, deliver(std::move(o.response)), text);
+        });
+    return;
+  }
+  switch (body) {
+    case Request::kRange:
+      if (request.range().serializable()) {
+        push(LocalRange(request));
+      } else {
+        LinearizableRange(request, deadline, [push](Outcome o) { push(std::move(o.response)); });
+      }
+      return;
+    case Request::kSessionList: {
+      Response r = adapter_->Read([](const StateMachine& sm) {
+        Response out;
+        *out.mutable_session_list() = sm.ListSessions(true);
+        out.mutable_header()->set_revision(sm.revision());
+        out.mutable_header()->set_compacted_revision(sm.compacted_revision());
+        return out;
+      });
+      FillHeader(&r);
+      push(std::move(r));
+      return;
+    }
+    case Request::kWatchCreate: {
+      Response header_holder;
+      FillHeader(&header_holder);
+      // The hub queues the reply and the catch-up itself, under the state lock.
+      adapter_->Read([&](const StateMachine& sm) {
+        hub_->Create(sink, id, request.watch_create(), text, sm, header_holder.header());
+        return 0;
+      });
+      return;
+    }
+    case Request::kWatchCancel: {
+      Response r;
+      if (hub_->Cancel(sink->connection_id(), request.watch_cancel().watch_id())) {
+        r.mutable_watch_cancel();
+        FillHeader(&r);
+      } else {
+        r = ErrorResponse(id, coord::v1::NOT_FOUND,
+                          "no watch " + std::to_string(request.watch_cancel().watch_id()) +
+                              " on this connection");
+      }
+      push(std::move(r));
+      return;
+    }
+    case Request::kMemberList:
+      push(MemberList(id));
+      return;
+    case Request::kStatus:
+      push(StatusResponse(id));
+      return;
+    default:
+      push(ErrorResponse(id, coord::v1::INVALID_ARGUMENT, "unknown request type"));
+      return;
+  }
+}
+
+void Service::SubmitLeaderOnly(const Request& request, Clock::time_point deadline, bool forwarded,
+                               Done done) {
+  const raft::NodeStatus st = node_->GetStatus();
+  if (!st.error.ok() || !st.running) {
+    done(ErrorOutcome(request.id(),
+                      Status::Unavailable("member is not serving: " + st.error.ToString())));
+    return;
+  }
+  // Retries a never-appended request until the deadline (origin member only;
+  // a forwarded request goes back to the origin, which retries).
+  auto retrying = [this, request, deadline, forwarded, done](Outcome o) {
+    if (o.retryable && !forwarded && Clock::now() + kRetryDelay < deadline) {
+      RetryLater(
+          [this, request, deadline, done] { SubmitLeaderOnly(request, deadline, false, done); });
+      return;
+    }
+    done(std::move(o));
+  };
+  if (st.raft.role == raft::Role::kLeader) {
+    if (IsMembership(request.body_case())) {
+      ProposeMembership(request, deadline, retrying);
+    } else {
+      ProposeWrite(request, deadline, retrying);
+    }
+  } else if (forwarded) {
+    done(ErrorOutcome(request.id(), Status::NotLeader("not the leader"), true));
+  } else if (st.leader != raft::kNoNode && st.leader != options_.member_id) {
+    Forward(st.leader, request, deadline, retrying);
+  } else if (Clock::now() + kRetryDelay < deadline) {
+    RetryLater(
+        [this, request, deadline, done] { SubmitLeaderOnly(request, deadline, false, done); });
+  } else {
+    done(ErrorOutcome(request.id(),
+                      Status::Unavailable("no leader before the deadline (no quorum?)")));
+  }
+}
+
+void Service::ProposeWrite(const Request& request, Clock::time_point deadline, Done done) {
+  const std::string data = CommandFromRequest(request).SerializeAsString();
+  const auto start = Clock::now();
+  const uint64_t id = request.id();
+  node_->Propose(data, deadline, [this, id, start, done](raft::ProposeResult r) {
+    metrics_->ObserveProposal(Clock::now() - start);
+    if (r.status.ok()) {
+      Outcome o;
+      if (!o.response.ParseFromString(r.result)) {
+        done(ErrorOutcome(id, Status::Internal("undecodable apply result")));
+        return;
+      }
+      o.response.set_id(id);
+      FillHeader(&o.response);
+      done(std::move(o));
+      return;
+    }
+    const bool never_appended = r.index == 0 && (r.status.code() == StatusCode::kNotLeader ||
+                                                 r.status.code() == StatusCode::kAborted);
+    done(ErrorOutcome(id, Unavailable(r.status), never_appended));
+  });
+}
+
+void Service::Forward(raft::NodeId leader, const Request& request, Clock::time_point deadline,
+                      Done done) {
+  pb::PeerEnvelope envelope;
+  {
+    std::lock_guard lock(mu_);
+    const uint64_t fid = next_forward_id_++;
+    forwards_[fid] = PendingForward{deadline, leader, std::move(done)};
+    envelope.mutable_forward()->set_forward_id(fid);
+  }
+  *envelope.mutable_forward()->mutable_request() = request;
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  envelope.mutable_forward()->set_timeout_ms(static_cast<uint32_t>(std::max<int64_t>(left, 1)));
+  node_->SendApp(leader, envelope.SerializeAsString());
+}
+
+void Service::LinearizableRange(const Request& request, Clock::time_point deadline, Done done) {
+  node_->ReadIndex(deadline, [this, request, deadline, done](raft::ReadResult r) {
+    if (r.status.ok()) {
+      done(Outcome{LocalRange(request), false});
+      return;
+    }
+    const auto code = r.status.code();
+    const bool transient = code == StatusCode::kUnavailable || code == StatusCode::kNotLeader ||
+                           code == StatusCode::kAborted;
+    if (transient && Clock::now() + kRetryDelay < deadline) {
+      RetryLater([this, request, deadline, done] { LinearizableRange(request, deadline, done); });
+      return;
+    }
+    done(ErrorOutcome(request.id(), Unavailable(r.status)));
+  });
+}
+
+void Service::RetryLater(std::function<void()> f) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, kRetryDelay);
+  timer->async_wait([timer, f = std::move(f)](boost::system::error_code ec) {
+    if (!ec) f();
+  });
+}
+
+Response Service::LocalRange(const Request& request) const {
+  Response r = adapter_->Read([&](const StateMachine& sm) { return sm.Range(request.range()); });
+  r.set_id(request.id());
+  FillHeader(&r);
+  return r;
+}
+
+void Service::OnConnectionClosed(uint64_t connection_id) { hub_->RemoveConnection(connection_id); }
+
+void Service::OnPeerPayload(raft::NodeId from, std::string payload) {
+  auto envelope = std::make_shared<pb::PeerEnvelope>();
+  if (!envelope->ParseFromString(payload)) {
+    spdlog::warn("server: undecodable peer payload from member {} ({} bytes)", from,
+                 payload.size());
+    return;
+  }
+  boost::asio::post(io_, [this, from, envelope] {
+    switch (envelope->kind_case()) {
+      case pb::PeerEnvelope::kForward:
+        OnForwardRequest(from, envelope->forward());
+        break;
+      case pb::PeerEnvelope::kReply: {
+        Done done;
+        {
+          std::lock_guard lock(mu_);
+          auto it = forwards_.find(envelope->reply().forward_id());
+          if (it == forwards_.end()) return;  // timed out already
+          done = std::move(it->second.done);
+          forwards_.erase(it);
+        }
+        done(Outcome{envelope->reply().response(), envelope->reply().retryable()});
+        break;
+      }
+      case pb::PeerEnvelope::kHello: {
+        const pb::Hello& h = envelope->hello();
+        if (MemberIdFromName(h.name()) != from) {
+          spdlog::warn("server: hello from member {} names '{}', whose id differs", from, h.name());
+          return;
+        }
+        AddMember(from, MemberInfo{h.name(), h.peer_address(), h.client_address()});
+        break;
+      }
+      default:
+        break;
+    }
+  });
+}
+
+void Service::OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward) {
+  const uint64_t fid = forward.forward_id();
+  auto reply = [this, from, fid](Outcome o) {
+    pb::PeerEnvelope envelope;
+    envelope.mutable_reply()->set_forward_id(fid);
+    *envelope.mutable_reply()->mutable_response() = std::move(o.response);
+    envelope.mutable_reply()->set_retryable(o.retryable);
+    node_->SendApp(from, envelope.SerializeAsString());
+  };
+  const Request& request = forward.request();
+  if (!IsWrite(request.body_case()) && !IsMembership(request.body_case())) {
+    reply(ErrorOutcome(request.id(), Status::InvalidArgument("request cannot be forwarded")));
+    return;
+  }
+  const auto deadline = Clock::now() + std::chrono::milliseconds(forward.timeout_ms());
+  SubmitLeaderOnly(request, deadline, true, reply);
+}
+
+void Service::OnSessionsExpired(const std::vector<int64_t>& ids) {
+  metrics_->CountSessionExpired(ids.size());
+  for (int64_t id : ids) {
+    std::shared_ptr<ClientSink> sink;
+    bool text = false;
+    {
+      std::lock_guard lock(mu_);
+      auto it = session_owners_.find(id);
+      if (it == session_owners_.end()) continue;
+      sink = it->second.first.lock();
+      text = it->second.second;
+      session_owners_.erase(it);
+    }
+    if (!sink) continue;
+    ServerMessage m;
+    m.mutable_session()->set_session_id(id);
+    m.mutable_session()->set_expired(true);
+    sink->Push(m, text);  // best effort: only this member's connection hears it
+  }
+}
+
+void Service::OnTick() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+  }
+  const auto now = Clock::now();
+  const raft::NodeStatus st = node_->GetStatus();
+  const bool is_leader = st.raft.role == raft::Role::kLeader && st.error.ok();
+  bool became_leader = false, lost_leadership = false;
+  {
+    std::lock_guard lock(mu_);
+    if (st.leader != last_leader_) {
+      if (st.leader != raft::kNoNode) metrics_->CountLeaderChange();
+      last_leader_ = st.leader;
+    }
+    became_leader = is_leader && !was_leader_;
+    lost_leadership = !is_leader && was_leader_;
+    was_leader_ = is_leader;
+    if (became_leader) next_checkpoint_ = now + options_.election_timeout;
+  }
+  if (became_leader) {
+    // Under the state lock, so no renewal is applied between reading the sessions
+    // and activating the tracker.
+    adapter_->Read([&](const StateMachine& sm) {
+      tracker_->Activate(sm.Sessions(), now);
+      return 0;
+    });
+  } else if (lost_leadership) {
+    tracker_->Deactivate();
+  }
+  if (is_leader) {
+    auto propose = [this](const coord::state::Command& c) {
+      node_->Propose(c.SerializeAsString(), [](raft::ProposeResult r) {
+        if (!r.status.ok())
+          spdlog::debug("server: session command failed: {}", r.status.ToString());
+      });
+    };
+    if (auto expire = tracker_->TakeExpired(now)) propose(*expire);
+    bool checkpoint = false;
+    {
+      std::lock_guard lock(mu_);
+      if (now >= next_checkpoint_) {
+        checkpoint = true;
+        next_checkpoint_ = now + options_.election_timeout;
+      }
+    }
+    if (checkpoint) {
+      if (auto c = tracker_->MakeCheckpoint(now)) propose(*c);
+    }
+  }
+
+  // Forwards whose deadline passed, or whose leader is no longer the leader (it
+  // will likely never answer: fail now rather than at the deadline; the request
+  // may or may not have been applied, as with any lost reply).
+  std::vector<Done> expired, orphaned;
+  bool hello = false, progress = false;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = forwards_.begin(); it != forwards_.end();) {
+      if (it->second.deadline <= now) {
+        expired.push_back(std::move(it->second.done));
+        it = forwards_.erase(it);
+      } else if (it->second.leader != st.leader) {
+        orphaned.push_back(std::move(it->second.done));
+        it = forwards_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (now >= next_hello_) {
+      hello = true;
+      next_hello_ = now + kHelloInterval;
+    }
+    if (now >= next_progress_) {
+      progress = true;
+      next_progress_ = now + kProgressInterval;
+    }
+  }
+  for (Done& d : expired) {
+    d(ErrorOutcome(0, Status::Unavailable("the leader did not answer before the deadline")));
+  }
+  for (Done& d : orphaned) {
+    d(ErrorOutcome(0, Status::Unavailable("leadership changed while the request was in "
+                                          "flight; it may or may not have been applied")));
+  }
+  if (hello) {
+    pb::PeerEnvelope envelope;
+    {
+      std::lock_guard lock(mu_);
+      envelope.mutable_hello()->set_name(options_.name);
+      envelope.mutable_hello()->set_client_address(options_.client_address);
+      envelope.mutable_hello()->set_peer_address(options_.peer_address);
+    }
+    const std::string payload = envelope.SerializeAsString();
+    for (auto ids : {st.raft.conf_state.voters(), st.raft.conf_state.learners()}) {
+      for (uint64_t id : ids) {
+        if (id != options_.member_id) node_->SendApp(id, payload);
+      }
+    }
+  }
+  if (progress) {
+    hub_->NotifyProgress(adapter_->Read([](const StateMachine& sm) { return sm.revision(); }));
+  }
+
+  std::lock_guard lock(mu_);
+  if (stopped_) return;
+  timer_.expires_after(options_.tick);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) OnTick();
+  });
+}
+
+}  // namespace coord::server

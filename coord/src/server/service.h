@@ -1,0 +1,154 @@
+// Service: serves client requests on one member — the dispatcher between the
+// connections (ClientSink), the Raft node and the state machine.
+//
+// Routing:
+//   writes (put, delete, txn, compact, session create/keepalive/close) become a
+//     state Command proposed through Node::Propose on the leader; a follower
+//     forwards the Request to the leader (PeerEnvelope.forward over
+//     Node::SendApp) and relays the ForwardReply. A write reserves its reply's
+//     place on the connection when it arrives (see outbound_queue.h).
+//   linearizable range reads: Node::ReadIndex, then read the local state.
+//   serializable range reads, session_list, member_list, status: local.
+//   watch_create / watch_cancel: the WatchHub (works on every member).
+//   member_add/promote/remove, transfer_leadership: on the leader (forwarded).
+// Deadlines: every request has one (timeout_ms or the default). Without a
+// leader, requests are retried until the deadline, then fail with UNAVAILABLE
+// (leader_hint = the leader's client address when known). A request is never
+// retried after it may have been appended to the log, unless the client made it
+// idempotent with client_id/sequence.
+//
+// Thread-safety: all public methods may be called from any thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "coord.pb.h"
+#include "coord/consensus/node.h"
+#include "coord/server/server.h"
+#include "peer.pb.h"
+#include "server/client_sink.h"
+#include "server/metrics.h"
+#include "server/session_tracker.h"
+#include "server/state_adapter.h"
+#include "server/watch_hub.h"
+
+namespace coord::server {
+
+struct MemberInfo {
+  std::string name;
+  std::string peer_address;
+  std::string client_address;
+};
+
+struct ServiceOptions {
+  std::string name;
+  uint64_t member_id = 0;
+  std::string peer_address;
+  std::string client_address;  // filled once the listener is bound
+  std::chrono::milliseconds tick{100};
+  std::chrono::milliseconds election_timeout{1000};
+  std::chrono::milliseconds default_timeout{5000};
+  size_t max_inflight_per_connection = 1024;
+};
+
+class Service {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // All pointers are borrowed and must outlive the service. `node` may be set
+  // later with set_node() (it is created after the service, which handles its
+  // peer payloads).
+  Service(ServiceOptions options, boost::asio::io_context& io, StateAdapter* adapter, WatchHub* hub,
+          SessionTracker* tracker, Metrics* metrics);
+  ~Service();
+
+  void set_node(raft::Node* node) { node_ = node; }
+  void set_client_address(const std::string& address);
+  void AddMember(uint64_t id, MemberInfo info);
+
+  // Starts the periodic timer (session expiry, checkpoints, forward timeouts,
+  // hellos, progress notifications). Stop() cancels it.
+  void Start();
+  void Stop();
+
+  // Serves one decoded request from a connection. The reply goes to `sink`.
+  void Handle(const std::shared_ptr<ClientSink>& sink, coord::v1::Request request, bool text);
+  // The connection closed: drop its watches and in-flight bookkeeping.
+  void OnConnectionClosed(uint64_t connection_id);
+  // A payload from a peer (any thread; must not block).
+  void OnPeerPayload(raft::NodeId from, std::string payload);
+  // Sessions ended by expiry (from the adapter, after apply).
+  void OnSessionsExpired(const std::vector<int64_t>& ids);
+
+  // For /readyz, /metrics and the status page.
+  bool Ready() const;
+  bool Healthy() const;
+  MetricsSnapshot Gauges() const;
+  std::string StatusText() const;
+
+ private:
+  struct Outcome {
+    coord::v1::Response response;
+    bool retryable = false;  // never appended: safe to send again
+  };
+  using Done = std::function<void(Outcome)>;
+  struct PendingForward {
+    Clock::time_point deadline;
+    raft::NodeId leader = raft::kNoNode;  // where it was sent
+    Done done;
+  };
+
+  void Route(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request, bool text,
+             Clock::time_point deadline);
+  // Writes and membership changes: on the leader, or forwarded (forwarded=false).
+  void SubmitLeaderOnly(const coord::v1::Request& request, Clock::time_point deadline,
+                        bool forwarded, Done done);
+  void ProposeWrite(const coord::v1::Request& request, Clock::time_point deadline, Done done);
+  void ProposeMembership(const coord::v1::Request& request, Clock::time_point deadline, Done done);
+  void Forward(raft::NodeId leader, const coord::v1::Request& request, Clock::time_point deadline,
+               Done done);
+  void LinearizableRange(const coord::v1::Request& request, Clock::time_point deadline, Done done);
+  void RetryLater(std::function<void()> f);
+  void OnTick();
+  void OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward);
+
+  coord::v1::Response LocalRange(const coord::v1::Request& request) const;
+  coord::v1::Response MemberList(uint64_t id) const;
+  coord::v1::Response StatusResponse(uint64_t id) const;
+  Outcome ErrorOutcome(uint64_t id, const Status& status, bool retryable = false) const;
+  void FillHeader(coord::v1::Response* response) const;
+  std::string ClientAddressOf(raft::NodeId id) const;
+  std::string NameOf(raft::NodeId id) const;
+
+  ServiceOptions options_;
+  boost::asio::io_context& io_;
+  StateAdapter* adapter_;
+  WatchHub* hub_;
+  SessionTracker* tracker_;
+  Metrics* metrics_;
+  raft::Node* node_ = nullptr;
+  boost::asio::steady_timer timer_;
+
+  mutable std::mutex mu_;  // guards everything below
+  bool stopped_ = false;
+  std::map<uint64_t, MemberInfo> members_;
+  uint64_t next_forward_id_ = 1;
+  std::map<uint64_t, PendingForward> forwards_;
+  // Session id -> the connection that created or last kept it alive, and its framing.
+  std::map<int64_t, std::pair<std::weak_ptr<ClientSink>, bool>> session_owners_;
+  raft::NodeId last_leader_ = raft::kNoNode;
+  bool was_leader_ = false;
+  Clock::time_point next_checkpoint_{};
+  Clock::time_point next_hello_{};
+  Clock::time_point next_progress_{};
+};
+
+}  // namespace coord::server

@@ -1,0 +1,125 @@
+// Service, part 2: membership changes and leadership transfer (on the leader).
+#include <mutex>
+
+#include "server/codec.h"
+#include "server/service.h"
+
+namespace coord::server {
+
+using coord::v1::Request;
+using coord::v1::Response;
+
+namespace {
+
+// As in service.cc: a proposal deadline passing means "outcome unknown".
+Status Unavailable(const Status& s) {
+  if (s.code() == StatusCode::kTimeout) {
+    return Status::Unavailable("deadline passed: " + s.message());
+  }
+  return s;
+}
+
+}  // namespace
+
+void Service::ProposeMembership(const Request& request, Clock::time_point deadline, Done done) {
+  const uint64_t id = request.id();
+  auto finish = [this, id, done](Status s, Response ok, bool retryable = false) {
+    if (!s.ok()) {
+      done(ErrorOutcome(id, Unavailable(s), retryable));
+      return;
+    }
+    ok.set_id(id);
+    FillHeader(&ok);
+    done(Outcome{std::move(ok), false});
+  };
+  auto on_result = [finish](Response ok) {
+    return [finish, ok](raft::ProposeResult r) {
+      // Never appended (not leader, transfer in progress, another change pending):
+      // safe to try again until the deadline.
+      const auto code = r.status.code();
+      const bool retryable =
+          r.index == 0 && (code == StatusCode::kNotLeader || code == StatusCode::kAborted ||
+                           code == StatusCode::kUnavailable);
+      finish(r.status, ok, retryable);
+    };
+  };
+  raft::pb::ConfChange cc;
+  Response ok;
+  switch (request.body_case()) {
+    case Request::kMemberAdd: {
+      const auto& add = request.member_add();
+      if (add.name().empty() || add.peer_address().empty()) {
+        done(ErrorOutcome(id, Status::InvalidArgument("member_add needs name and peer_address")));
+        return;
+      }
+      const uint64_t member = MemberIdFromName(add.name());
+      cc.set_type(add.learner() ? raft::pb::CONF_ADD_LEARNER : raft::pb::CONF_ADD_VOTER);
+      cc.set_node_id(member);
+      cc.set_context(add.peer_address());
+      AddMember(member, MemberInfo{add.name(), add.peer_address(), add.client_address()});
+      coord::v1::Member* m = ok.mutable_member_add()->mutable_member();
+      m->set_id(member);
+      m->set_name(add.name());
+      m->set_peer_address(add.peer_address());
+      m->set_client_address(add.client_address());
+      m->set_learner(add.learner());
+      break;
+    }
+    case Request::kMemberPromote: {
+      if (request.member_promote().name().empty()) {
+        done(ErrorOutcome(id, Status::InvalidArgument("member_promote needs a name")));
+        return;
+      }
+      const uint64_t member = MemberIdFromName(request.member_promote().name());
+      cc.set_type(raft::pb::CONF_ADD_VOTER);
+      cc.set_node_id(member);
+      {
+        std::lock_guard lock(mu_);
+        auto it = members_.find(member);
+        if (it != members_.end()) cc.set_context(it->second.peer_address);
+      }
+      ok.mutable_member_promote();
+      break;
+    }
+    case Request::kMemberRemove: {
+      if (request.member_remove().name().empty()) {
+        done(ErrorOutcome(id, Status::InvalidArgument("member_remove needs a name")));
+        return;
+      }
+      cc.set_type(raft::pb::CONF_REMOVE_NODE);
+      cc.set_node_id(MemberIdFromName(request.member_remove().name()));
+      ok.mutable_member_remove();
+      break;
+    }
+    case Request::kTransferLeadership: {
+      const raft::NodeStatus st = node_->GetStatus();
+      raft::NodeId target = raft::kNoNode;
+      if (!request.transfer_leadership().name().empty()) {
+        target = MemberIdFromName(request.transfer_leadership().name());
+      } else {
+        raft::Index best = 0;
+        for (const raft::FollowerProgress& p : st.raft.progress) {
+          if (p.id == options_.member_id || p.learner) continue;
+          if (target == raft::kNoNode || p.match > best) {
+            target = p.id;
+            best = p.match;
+          }
+        }
+      }
+      if (target == raft::kNoNode) {
+        done(ErrorOutcome(id, Status::InvalidArgument("no other voter to transfer to")));
+        return;
+      }
+      ok.mutable_transfer_leadership();
+      node_->TransferLeadership(target, [finish, ok](Status s) { finish(s, ok); });
+      return;
+    }
+    default:
+      done(ErrorOutcome(id, Status::InvalidArgument("not a membership request")));
+      return;
+  }
+  (void)deadline;  // conf changes use the node's default timeout
+  node_->ProposeConfChange(cc, on_result(ok));
+}
+
+}  // namespace coord::server

@@ -1,0 +1,62 @@
+// SessionTracker: the leader's monotonic deadlines for sessions (the protocol is
+// in state_machine.h, "Sessions"). Pure: time is passed in, nothing is proposed
+// here — the caller proposes the Commands this returns.
+//
+//   * Activate(sessions, now) when this member becomes leader: deadline = now +
+//     remaining_ms (the last checkpoint, create or keepalive).
+//   * OnRenewed / OnEnded as create, keepalive, close and expiry are applied.
+//   * TakeExpired(now): a SessionExpire for every session past its deadline that
+//     was not proposed within the last `retry` (a lost proposal is retried).
+//   * MakeCheckpoint(now): a SessionCheckpoint with each session's remaining TTL.
+//   * Deactivate() when leadership is lost.
+//
+// Thread-safety: all methods are thread-safe (the apply thread reports renewals,
+// the server's timer asks for expiries).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "coord/server/state_machine.h"
+#include "state.pb.h"
+
+namespace coord::server {
+
+class SessionTracker {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit SessionTracker(std::chrono::milliseconds retry = std::chrono::milliseconds(1000))
+      : retry_(retry) {}
+
+  void Activate(const std::vector<SessionState>& sessions, Clock::time_point now);
+  void Deactivate();
+  bool active() const;
+
+  void OnRenewed(int64_t session_id, int64_t ttl_ms, uint64_t renewed_index, Clock::time_point now);
+  void OnEnded(int64_t session_id);
+
+  // Empty when nothing is due or the tracker is inactive.
+  std::optional<coord::state::Command> TakeExpired(Clock::time_point now);
+  // Empty when inactive or there are no sessions.
+  std::optional<coord::state::Command> MakeCheckpoint(Clock::time_point now) const;
+
+  size_t size() const;
+
+ private:
+  struct Entry {
+    Clock::time_point deadline;
+    uint64_t renewed_index = 0;
+    std::optional<Clock::time_point> proposed_at;
+  };
+  const std::chrono::milliseconds retry_;
+  mutable std::mutex mu_;
+  bool active_ = false;
+  std::map<int64_t, Entry> sessions_;
+};
+
+}  // namespace coord::server

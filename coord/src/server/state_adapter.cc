@@ -1,0 +1,63 @@
+#include "server/state_adapter.h"
+
+#include <mutex>
+
+namespace coord::server {
+
+StateAdapter::StateAdapter(StateMachineOptions options, WatchHub* hub, SessionTracker* tracker)
+    : sm_(options), hub_(hub), tracker_(tracker) {}
+
+std::string StateAdapter::Apply(raft::Index index, const std::string& data) {
+  coord::state::Command command;
+  ApplyResult result;
+  {
+    std::unique_lock lock(mu_);
+    if (!command.ParseFromString(data)) {
+      // Deterministic on every member: the entry is skipped.
+      sm_.AdvanceIndex(index);
+      result.response.mutable_error()->set_code(coord::v1::INTERNAL);
+      result.response.mutable_error()->set_message("undecodable command at index " +
+                                                   std::to_string(index));
+    } else {
+      result = sm_.Apply(index, command);
+      if (hub_ != nullptr) hub_->Dispatch(result.events);
+      if (tracker_ != nullptr && !result.duplicate) {
+        const auto now = SessionTracker::Clock::now();
+        const coord::v1::Response& r = result.response;
+        if (r.has_session_create()) {
+          tracker_->OnRenewed(r.session_create().session_id(), r.session_create().ttl_ms(), index,
+                              now);
+        } else if (r.has_session_keepalive()) {
+          tracker_->OnRenewed(r.session_keepalive().session_id(), r.session_keepalive().ttl_ms(),
+                              index, now);
+        }
+        for (int64_t id : result.expired_sessions) tracker_->OnEnded(id);
+        for (int64_t id : result.closed_sessions) tracker_->OnEnded(id);
+      }
+    }
+  }
+  applied_commands_.fetch_add(1);
+  if (on_expired_ && !result.expired_sessions.empty()) on_expired_(result.expired_sessions);
+  return result.response.SerializeAsString();
+}
+
+std::string StateAdapter::Snapshot() {
+  std::shared_lock lock(mu_);
+  return sm_.Snapshot();
+}
+
+Status StateAdapter::Restore(const std::string& image) {
+  std::unique_lock lock(mu_);
+  Status s = sm_.Restore(image);
+  if (s.ok() && hub_ != nullptr) {
+    // Events between our old state and the snapshot are not in our log: live
+    // watches would have a gap. Cancel them; clients resume from their revision.
+    coord::v1::Error reason;
+    reason.set_code(coord::v1::UNAVAILABLE);
+    reason.set_message("member state replaced by a snapshot; resume the watch");
+    hub_->CancelAll(reason);
+  }
+  return s;
+}
+
+}  // namespace coord::server

@@ -1,0 +1,65 @@
+// StateAdapter: the coordination StateMachine as the Raft node's application.
+//
+// Entry format: the data of every ENTRY_NORMAL entry the server proposes is a
+// serialized coord::state::Command; the result returned to the proposer is the
+// serialized coord::v1::Response from StateMachine::Apply (header + body or
+// error). An entry that does not decode yields an INTERNAL error response and
+// changes nothing (every member decides the same way).
+//
+// Apply runs on the node thread with the state machine lock held exclusively; it
+// hands the command's events to the WatchHub and session renewals/endings to the
+// SessionTracker before releasing the lock, so readers (shared lock, on the
+// server's I/O threads) and watch creation never see a half-delivered revision.
+//
+// Thread-safety: Apply/Snapshot/Restore on the node thread (the Raft contract);
+// Read() from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "coord/consensus/node.h"
+#include "coord/server/state_machine.h"
+#include "server/session_tracker.h"
+#include "server/watch_hub.h"
+
+namespace coord::server {
+
+class StateAdapter : public raft::StateMachine {
+ public:
+  // `hub` and `tracker` are borrowed and must outlive the adapter; either may be
+  // null (tests).
+  StateAdapter(StateMachineOptions options, WatchHub* hub, SessionTracker* tracker);
+
+  std::string Apply(raft::Index index, const std::string& data) override;
+  std::string Snapshot() override;
+  Status Restore(const std::string& image) override;
+
+  // Runs `f(const StateMachine&)` under the shared lock and returns its result.
+  template <typename F>
+  auto Read(F&& f) const {
+    std::shared_lock lock(mu_);
+    return f(static_cast<const coord::server::StateMachine&>(sm_));
+  }
+
+  // Called after Apply (lock released) with the sessions that ended by expiry.
+  void set_on_sessions_expired(std::function<void(const std::vector<int64_t>&)> f) {
+    on_expired_ = std::move(f);
+  }
+
+  uint64_t applied_commands() const { return applied_commands_.load(); }
+
+ private:
+  mutable std::shared_mutex mu_;
+  coord::server::StateMachine sm_;
+  WatchHub* hub_;
+  SessionTracker* tracker_;
+  std::function<void(const std::vector<int64_t>&)> on_expired_;
+  std::atomic<uint64_t> applied_commands_{0};
+};
+
+}  // namespace coord::server

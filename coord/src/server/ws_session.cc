@@ -1,0 +1,175 @@
+#include "server/ws_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include "coord/server/server.h"
+#include "server/codec.h"
+#include "server/metrics.h"
+#include "server/service.h"
+
+namespace coord::server {
+
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+
+WebSocketSession::WebSocketSession(beast::tcp_stream stream, uint64_t connection_id,
+                                   Service* service, Metrics* metrics, const ServerLimits& limits)
+    : ws_(std::move(stream)),
+      connection_id_(connection_id),
+      service_(service),
+      metrics_(metrics),
+      max_inflight_(limits.max_inflight_per_connection),
+      queue_(limits.max_pending_events_per_watch) {
+  ws_.read_message_max(limits.max_request_bytes);
+  metrics_->ConnectionOpened();
+}
+
+WebSocketSession::~WebSocketSession() { metrics_->ConnectionClosed(); }
+
+void WebSocketSession::Run(beast::http::request<beast::http::string_body> request) {
+  // Idle timeout with pings: a stalled peer is disconnected.
+  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(beast::http::field::server, "coordd"); }));
+  ws_.async_accept(request,
+                   beast::bind_front_handler(&WebSocketSession::OnAccept, shared_from_this()));
+}
+
+void WebSocketSession::OnAccept(beast::error_code ec) {
+  if (ec) {
+    Close();
+    return;
+  }
+  DoRead();
+}
+
+void WebSocketSession::DoRead() {
+  ws_.async_read(buffer_, beast::bind_front_handler(&WebSocketSession::OnRead, shared_from_this()));
+}
+
+void WebSocketSession::OnRead(beast::error_code ec, size_t) {
+  if (ec) {
+    if (ec == websocket::error::message_too_big) {
+      metrics_->CountBadFrame();
+      spdlog::info("server: connection {}: frame over the {}-byte limit, closing", connection_id_,
+                   ws_.read_message_max());
+    }
+    Close();
+    return;
+  }
+  const bool text = ws_.got_text();
+  const std::string payload = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  auto request = DecodeRequest(payload, text);
+  if (!request.ok()) {
+    metrics_->CountBadFrame();
+    coord::v1::ServerMessage m;
+    *m.mutable_response() =
+        ErrorResponse(0, coord::v1::INVALID_ARGUMENT, request.status().message());
+    // Best effort: name the id if the frame had one we can read.
+    coord::v1::Request partial;
+    if (!text && partial.ParseFromString(payload)) m.mutable_response()->set_id(partial.id());
+    inflight_.fetch_add(1);
+    Push(m, text);
+  } else if (inflight_.load() >= max_inflight_) {
+    coord::v1::ServerMessage m;
+    *m.mutable_response() = ErrorResponse(request->id(), coord::v1::UNAVAILABLE,
+                                          "too many requests in flight on this connection (limit " +
+                                              std::to_string(max_inflight_) + ")");
+    inflight_.fetch_add(1);
+    Push(m, text);
+  } else {
+    inflight_.fetch_add(1);
+    service_->Handle(shared_from_this(), std::move(*request), text);
+  }
+  DoRead();
+}
+
+void WebSocketSession::ReplyDone(const coord::v1::ServerMessage& message) {
+  if (message.has_response() && inflight_.load() > 0) inflight_.fetch_sub(1);
+}
+
+uint64_t WebSocketSession::Reserve() {
+  std::lock_guard lock(mu_);
+  return queue_.Reserve();
+}
+
+void WebSocketSession::Fill(uint64_t slot, const coord::v1::ServerMessage& message, bool text) {
+  ReplyDone(message);
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    queue_.Fill(slot, OutboundFrame{EncodeServerMessage(message, text), text});
+  }
+  KickWriter();
+}
+
+void WebSocketSession::Push(const coord::v1::ServerMessage& message, bool text) {
+  ReplyDone(message);
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    queue_.Push(OutboundFrame{EncodeServerMessage(message, text), text});
+  }
+  KickWriter();
+}
+
+bool WebSocketSession::PushEvent(int64_t watch_id, const coord::v1::ServerMessage& message,
+                                 bool text) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return true;  // the hub drops the watch when the connection closes
+    if (!queue_.PushEvent(watch_id, OutboundFrame{EncodeServerMessage(message, text), text})) {
+      queue_.ForgetWatch(watch_id);
+      return false;
+    }
+  }
+  KickWriter();
+  return true;
+}
+
+void WebSocketSession::KickWriter() {
+  {
+    std::lock_guard lock(mu_);
+    if (writing_ || closed_) return;
+    writing_ = true;
+  }
+  boost::asio::post(ws_.get_executor(),
+                    beast::bind_front_handler(&WebSocketSession::DoWrite, shared_from_this()));
+}
+
+void WebSocketSession::DoWrite() {
+  {
+    std::lock_guard lock(mu_);
+    current_ = closed_ ? std::nullopt : queue_.PopReady();
+    if (!current_) {
+      writing_ = false;
+      return;
+    }
+  }
+  ws_.text(current_->text);
+  ws_.async_write(boost::asio::buffer(current_->payload),
+                  beast::bind_front_handler(&WebSocketSession::OnWrite, shared_from_this()));
+}
+
+void WebSocketSession::OnWrite(beast::error_code ec, size_t) {
+  if (ec) {
+    Close();
+    return;
+  }
+  DoWrite();
+}
+
+void WebSocketSession::Close() {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+  }
+  service_->OnConnectionClosed(connection_id_);
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both,
+                                                 ignored);
+}
+
+}  // namespace coord::server

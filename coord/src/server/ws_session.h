@@ -1,0 +1,72 @@
+// WebSocketSession: one client on /v1/ws (the chat-multi idiom of Beast: a strand
+// per connection, one read loop, a single writer draining an ordered queue).
+//
+// Frames: binary = protobuf Request, text = JSON Request; replies use the frame
+// type of their request. A frame that does not decode gets an error Response
+// (id 0 unless the id could be read) and the connection stays open. A frame over
+// max_request_bytes, or a peer that stops answering pings, ends the connection
+// (Beast's read_message_max and idle timeout).
+//
+// Thread-safety: the ClientSink methods may be called from any thread; they
+// take the session mutex and post the writer onto the strand.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "server/client_sink.h"
+#include "server/outbound_queue.h"
+
+namespace coord::server {
+
+class Service;
+class Metrics;
+struct ServerLimits;
+
+class WebSocketSession : public ClientSink, public std::enable_shared_from_this<WebSocketSession> {
+ public:
+  WebSocketSession(boost::beast::tcp_stream stream, uint64_t connection_id, Service* service,
+                   Metrics* metrics, const ServerLimits& limits);
+  ~WebSocketSession() override;
+
+  // Completes the upgrade handshake for `request` and starts reading.
+  void Run(boost::beast::http::request<boost::beast::http::string_body> request);
+
+  uint64_t connection_id() const override { return connection_id_; }
+  uint64_t Reserve() override;
+  void Fill(uint64_t slot, const coord::v1::ServerMessage& message, bool text) override;
+  void Push(const coord::v1::ServerMessage& message, bool text) override;
+  bool PushEvent(int64_t watch_id, const coord::v1::ServerMessage& message, bool text) override;
+
+ private:
+  void OnAccept(boost::beast::error_code ec);
+  void DoRead();
+  void OnRead(boost::beast::error_code ec, size_t bytes);
+  void KickWriter();  // caller holds no lock
+  void DoWrite();     // on the strand
+  void OnWrite(boost::beast::error_code ec, size_t bytes);
+  void Close();
+  void ReplyDone(const coord::v1::ServerMessage& message);
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::flat_buffer buffer_;
+  const uint64_t connection_id_;
+  Service* service_;
+  Metrics* metrics_;
+  const size_t max_inflight_;
+  std::atomic<size_t> inflight_{0};
+
+  std::mutex mu_;  // guards the fields below
+  OutboundQueue queue_;
+  bool writing_ = false;
+  bool closed_ = false;
+  std::optional<OutboundFrame> current_;  // the frame being written (strand only)
+};
+
+}  // namespace coord::server

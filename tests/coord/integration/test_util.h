@@ -1,0 +1,35 @@
+// Shared helpers of the integration tests: the ensemble (started once for the
+// whole binary by the environment in env.cc) and small request helpers.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "cluster.h"
+#include "ws_client.h"
+
+namespace coord::test {
+
+using namespace std::chrono_literals;
+using coord::v1::Request;
+using coord::v1::Response;
+
+// The running ensemble (3 members); valid during every test.
+extern Ensemble* g_ensemble;
+
+// Throws (failing the test) if the member does not accept the connection.
+std::unique_ptr<WsClient> Connect(int member);
+// Index of the leader every running member agrees on (waits up to 20 s).
+int Leader();
+int AFollower();
+Response Put(WsClient& c, const std::string& key, const std::string& value, bool json = false,
+             int64_t session = 0);
+Response Get(WsClient& c, const std::string& key, bool serializable = false, bool prefix = false,
+             bool json = false);
+bool Ok(const Response& r);
+std::string HttpGet(const std::string& address, const std::string& target, int* status);
+
+}  // namespace coord::test
