@@ -154,6 +154,7 @@ void Raft::Impl::Reset(Term term) {
   heartbeat_elapsed_ = 0;
   ResetRandomizedElectionTimeout();
   AbortLeaderTransfer();
+  lease_forfeited_ = false;
   votes_.clear();
   prs_.clear();
   pending_reads_.clear();

@@ -93,6 +93,7 @@ Status Raft::Impl::TransferLeadership(NodeId target) {
 }
 
 void Raft::Impl::SendTimeoutNow(NodeId to) {
+  lease_forfeited_ = true;
   pb::Message m;
   m.set_type(pb::MSG_TIMEOUT_NOW);
   m.set_to(to);

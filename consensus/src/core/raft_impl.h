@@ -82,15 +82,18 @@ class Raft::Impl {
   void TickElection();
   void TickHeartbeat();
   void ResetRandomizedElectionTimeout();
-  // May this member start an election? A voter may. So may a member that was a
-  // voter in a configuration not yet known to be committed: an uncommitted
-  // change that removed it may still be truncated, and the cluster may need its
-  // vote to get there (dissertation §4.1). Its own vote counts only while it is
-  // a voter in its latest configuration. Learners and removed members never
-  // campaign.
+  // May this member start an election? A voter may. With PreVote, so may a
+  // member that was a voter in a configuration not yet known to be committed: an
+  // uncommitted change that removed it may still be truncated, and the cluster
+  // may need it to get there (dissertation §4.1). Without PreVote such a member
+  // would bump terms and depose leaders while its own removal is being
+  // committed (a livelock the simulation found, seed 1030400), so it stays
+  // quiet. Its own vote counts only while it is a voter in its latest
+  // configuration. Learners and removed members never campaign.
   bool Promotable() const {
-    return members_.IsVoter(id_) || (members_.LastChangeIndex() > log_.committed() &&
-                                     members_.IsVoterSince(id_, log_.committed()));
+    return members_.IsVoter(id_) ||
+           (cfg_.pre_vote && members_.LastChangeIndex() > log_.committed() &&
+            members_.IsVoterSince(id_, log_.committed()));
   }
   bool PastElectionTimeout() const { return election_elapsed_ >= randomized_election_timeout_; }
   Status HandleVoteRequest(const pb::Message& m);
@@ -155,6 +158,11 @@ class Raft::Impl {
   std::map<NodeId, Progress> prs_;  // leader only (ordered: deterministic)
   std::map<NodeId, bool> votes_;    // (pre)candidate only
   NodeId lead_transferee_ = kNoNode;
+  // Set when this leader sent TIMEOUT_NOW in its current term. The target's
+  // campaign overrides the followers' leader stickiness, so the lease premise
+  // ("no one else can be elected for an election timeout") no longer holds:
+  // lease reads are off for the rest of the term (ReadIndex rounds still work).
+  bool lease_forfeited_ = false;
 
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;

@@ -76,6 +76,7 @@ bool Raft::Impl::LeaseValid() const {
   // The lease starts when the heartbeat a quorum acknowledged was *sent* (a
   // follower that got it refuses votes for an election timeout after that), and
   // lasts one tick less than an election timeout as a margin for tick skew.
+  if (lease_forfeited_) return false;
   const auto& voters = members_.voters();
   if (voters.empty()) return false;
   scratch_.clear();
