@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "coord/server/state_machine.h"
+
 namespace coord::server {
 
 Result<coord::v1::Request> DecodeRequest(std::string_view payload, bool text) {
@@ -40,53 +42,12 @@ std::string EncodeServerMessage(const coord::v1::ServerMessage& message, bool te
 }
 
 coord::v1::Error ApiError(const Status& status, const std::string& leader_hint) {
-  coord::v1::Error error;
-  coord::v1::ErrorCode code = coord::v1::INTERNAL;
-  switch (status.code()) {
-    case StatusCode::kOk:
-      code = coord::v1::OK;
-      break;
-    case StatusCode::kInvalidArgument:
-      code = coord::v1::INVALID_ARGUMENT;
-      break;
-    case StatusCode::kNotFound:
-      code = coord::v1::NOT_FOUND;
-      break;
-    case StatusCode::kCompacted:
-      code = coord::v1::COMPACTED;
-      break;
-    case StatusCode::kSessionExpired:
-      code = coord::v1::SESSION_EXPIRED;
-      break;
-    case StatusCode::kConflict:
-      code = coord::v1::CONFLICT;
-      break;
-    case StatusCode::kTimeout:
-      code = coord::v1::TIMEOUT;
-      break;
-    case StatusCode::kUnavailable:
-    case StatusCode::kNotLeader:
-    case StatusCode::kAborted:
-    case StatusCode::kIOError:
-      code = coord::v1::UNAVAILABLE;
-      break;
-    case StatusCode::kTooLarge:
-      code = coord::v1::TOO_LARGE;
-      break;
-    case StatusCode::kPermissionDenied:
-      code = coord::v1::PERMISSION_DENIED;
-      break;
-    case StatusCode::kUnauthenticated:
-      code = coord::v1::UNAUTHENTICATED;
-      break;
-    case StatusCode::kCorruption:
-    case StatusCode::kInternal:
-      code = coord::v1::INTERNAL;
-      break;
-  }
-  error.set_code(code);
-  error.set_message(status.message());
-  if (code == coord::v1::UNAVAILABLE) error.set_leader_hint(leader_hint);
+  // The state machine's mapping, except that an I/O error here means this member
+  // failed: the client should go to another member, so it is UNAVAILABLE.
+  coord::v1::Error error = ErrorFromStatus(
+      status.code() == StatusCode::kIOError ? Status::Unavailable(status.message()) : status,
+      /*compacted_revision=*/0);
+  if (error.code() == coord::v1::UNAVAILABLE) error.set_leader_hint(leader_hint);
   return error;
 }
 
