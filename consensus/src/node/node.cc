@@ -216,11 +216,8 @@ void Node::Impl::Propose(std::string data, Clock::time_point deadline, ProposeCa
   Status refused;
   {
     std::lock_guard lock(mu_);
-    if (!error_.ok()) {
-      refused = error_;
-    } else if (stopped_) {
-      refused = Status::Aborted("node stopped");
-    } else {
+    refused = RefusalLocked();
+    if (refused.ok()) {
       inbox_.proposals.push_back(QueuedProposal{std::move(data), deadline, std::move(done)});
       WakeLocked();
       return;
@@ -234,11 +231,8 @@ void Node::Impl::ProposeConfChange(pb::ConfChange change, Clock::time_point dead
   Status refused;
   {
     std::lock_guard lock(mu_);
-    if (!error_.ok()) {
-      refused = error_;
-    } else if (stopped_) {
-      refused = Status::Aborted("node stopped");
-    } else {
+    refused = RefusalLocked();
+    if (refused.ok()) {
       inbox_.conf_changes.push_back(
           QueuedConfChange{std::move(change), deadline, std::move(done)});
       WakeLocked();
@@ -248,15 +242,19 @@ void Node::Impl::ProposeConfChange(pb::ConfChange change, Clock::time_point dead
   done(ProposeResult{refused, 0, {}, kNoNode});
 }
 
+// Why new work is refused: the node failed or stopped. OK = accepted. Needs mu_.
+Status Node::Impl::RefusalLocked() const {
+  if (!error_.ok()) return error_;
+  if (stopped_) return Status::Aborted("node stopped");
+  return Status::Ok();
+}
+
 void Node::Impl::ReadIndex(Clock::time_point deadline, ReadCallback done) {
   Status refused;
   {
     std::lock_guard lock(mu_);
-    if (!error_.ok()) {
-      refused = error_;
-    } else if (stopped_) {
-      refused = Status::Aborted("node stopped");
-    } else {
+    refused = RefusalLocked();
+    if (refused.ok()) {
       inbox_.reads.push_back(QueuedRead{deadline, std::move(done)});
       WakeLocked();
       return;
@@ -269,11 +267,8 @@ void Node::Impl::TransferLeadership(NodeId target, DoneCallback done) {
   Status refused;
   {
     std::lock_guard lock(mu_);
-    if (!error_.ok()) {
-      refused = error_;
-    } else if (stopped_) {
-      refused = Status::Aborted("node stopped");
-    } else {
+    refused = RefusalLocked();
+    if (refused.ok()) {
       inbox_.transfers.push_back(QueuedTransfer{target, std::move(done)});
       WakeLocked();
       return;

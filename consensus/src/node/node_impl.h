@@ -90,6 +90,7 @@ class Node::Impl {
   // ---- Any thread ----
   // Posts Drain unless one is already posted. Requires mu_.
   void WakeLocked();
+  Status RefusalLocked() const;
   // Fails every request in `inbox` with `status` (no lock held).
   static void FailInbox(Inbox* inbox, const Status& status, NodeId leader_hint);
 
