@@ -10,7 +10,7 @@
 #   eval "$(deploy/bench-ensemble.sh start)"
 #   deploy/bench-ensemble.sh stop "$BENCH_DIR"   # SIGTERM (then SIGKILL) + remove
 #
-# Environment: COORDD (the coordd binary; default: the first of build*/coord/coordd),
+# Environment: COORDD (the coordd binary; default: build/coord/coordd, else build-*/coord/coordd),
 # BASE_PORT (client port; the peer port is BASE_PORT+1; default 27420),
 # READY_TIMEOUT (seconds to wait for /readyz on every member; default 30),
 # COORDD_ARGS (extra coordd flags for every member, e.g. "--tick-ms 20"; default none).
@@ -52,7 +52,7 @@ esac
 
 coordd=${COORDD:-}
 if [[ -z $coordd ]]; then
-  for c in "$repo"/build*/coord/coordd; do
+  for c in "$repo"/build/coord/coordd "$repo"/build-*/coord/coordd; do
     [[ -x $c ]] && { coordd=$c; break; }
   done
 fi

@@ -67,9 +67,11 @@ struct ServerOptions {
   bool join_existing = false;
   // Members of different clusters refuse each other's traffic and data dirs.
   std::string cluster_token = "coord";
-  // Raft tick; elections after election_ticks..2*election_ticks ticks.
-  int tick_ms = 100;
-  int election_ticks = 10;
+  // Raft tick; heartbeats every tick, elections after election_ticks..
+  // 2*election_ticks ticks of silence: 300-600 ms by default, so a failover
+  // takes about half a second (docs/decisions.md D12).
+  int tick_ms = 50;
+  int election_ticks = 6;
   // Deadline of a request with timeout_ms = 0.
   uint32_t default_timeout_ms = 5000;
   // Raft snapshot every this many applied entries (0 = never).
