@@ -44,7 +44,11 @@ Status StateMachine::Impl::SessionKeepAlive(const coord::v1::SessionKeepAliveReq
   return Status::Ok();
 }
 
-void StateMachine::Impl::EndSessions(const std::vector<int64_t>& ids) {
+void StateMachine::Impl::EndSessions(const std::vector<int64_t>& ids, ApplyResult* result) {
+  // Locks and candidacies first, while the sessions still exist: nothing is
+  // granted to a session that ends in this command.
+  locks_.EndSessions(ids, &result->lock_grants, &result->lock_waits_ended);
+  elections_.EndSessions(ids, &result->election_changes);
   // All keys of all ending sessions go at one revision.
   const int64_t revision = keys_.revision() + 1;
   for (int64_t id : ids) {
@@ -60,7 +64,7 @@ void StateMachine::Impl::EndSessions(const std::vector<int64_t>& ids) {
 Status StateMachine::Impl::SessionClose(const coord::v1::SessionCloseRequest& req,
                                         ApplyResult* result) {
   if (sessions_.Find(req.session_id()) == nullptr) return UnknownSession(req.session_id());
-  EndSessions({req.session_id()});
+  EndSessions({req.session_id()}, result);
   result->closed_sessions.push_back(req.session_id());
   return Status::Ok();
 }
@@ -76,7 +80,7 @@ void StateMachine::Impl::SessionExpire(const coord::state::SessionExpire& req,
     if (t.renewed_index() != 0 && t.renewed_index() != s->renewed_index) continue;
     ids.push_back(t.session_id());
   }
-  EndSessions(ids);
+  EndSessions(ids, result);
   result->expired_sessions = ids;
 }
 

@@ -1,7 +1,8 @@
 // Snapshot and restore of the whole state machine.
 //
 // Determinism: every table is written from an ordered container (keys, events in
-// log order, sessions and dedup clients by id, counters by prefix), state.proto has
+// log order, sessions and dedup clients by id, counters by prefix, locks and
+// elections by name with holders by session and queues in order), state.proto has
 // no maps, and the serializer runs in deterministic mode, so equal states give
 // equal bytes.
 #include <google/protobuf/io/coded_stream.h>
@@ -26,6 +27,8 @@ std::string StateMachine::Impl::Snapshot() const {
   keys_.ToSnapshot(&snapshot);
   sessions_.ToSnapshot(&snapshot);
   dedup_.ToSnapshot(&snapshot);
+  locks_.ToSnapshot(&snapshot);
+  elections_.ToSnapshot(&snapshot);
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
@@ -58,6 +61,10 @@ Result<std::unique_ptr<StateMachine::Impl>> StateMachine::Impl::FromSnapshot(
   Result<DedupTable> dedup = DedupTable::FromSnapshot(snapshot, options.max_dedup_clients);
   if (!dedup.ok()) return dedup.status();
   impl->dedup_ = std::move(*dedup);
+  // Locks and elections name only live sessions (a session's end releases them).
+  auto live = [&impl](int64_t id) { return impl->sessions_.Find(id) != nullptr; };
+  COORD_RETURN_IF_ERROR(impl->locks_.Load(snapshot, live));
+  COORD_RETURN_IF_ERROR(impl->elections_.Load(snapshot, live));
 
   // Rebuild each session's key set from the live keys that name it; a live key of
   // an unknown session would never be cleaned up, so it is corruption.

@@ -140,7 +140,7 @@ ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::C
       if (status.ok()) *response.mutable_delete_() = ExecDelete(command.delete_(), next);
       break;
     case Cmd::kTxn: {
-      Result<coord::v1::TxnResponse> txn = Txn(command.txn());
+      Result<coord::v1::TxnResponse> txn = Txn(command.txn(), &result.fencing_rejected);
       if (txn.ok()) {
         *response.mutable_txn() = std::move(*txn);
       } else {
@@ -172,12 +172,40 @@ ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::C
     case Cmd::kSessionCheckpoint:
       SessionCheckpoint(command.session_checkpoint());
       break;
+    case Cmd::kLockAcquire:
+      status =
+          LockAcquire(command.lock_acquire(), raft_index, response.mutable_lock_acquire(), &result);
+      break;
+    case Cmd::kLockRelease:
+      status = LockRelease(command.lock_release(), response.mutable_lock_release(), &result);
+      break;
+    case Cmd::kLockRevoke:
+      status = LockRevoke(command.lock_revoke(), response.mutable_lock_revoke(), &result);
+      break;
+    case Cmd::kLockWaitTimeout:
+      LockWaitTimeout(command.lock_wait_timeout(), &result);
+      break;
+    case Cmd::kElectionCampaign:
+      status = ElectionCampaign(command.election_campaign(), raft_index,
+                                response.mutable_election_campaign(), &result);
+      break;
+    case Cmd::kElectionResign:
+      status = ElectionResign(command.election_resign(), &result);
+      if (status.ok()) response.mutable_election_resign();
+      break;
+    case Cmd::kElectionProclaim:
+      status = ElectionProclaim(command.election_proclaim(), response.mutable_election_proclaim(),
+                                &result);
+      break;
     case Cmd::BODY_NOT_SET:
       status = Status::InvalidArgument("command has no body");
       break;
   }
   // Validation precedes every change, so an error means nothing was written.
   COORD_STATE_CHECK(status.ok() || keys_.revision() == before);
+  COORD_STATE_CHECK(status.ok() || (result.lock_grants.empty() && result.lock_waits_ended.empty() &&
+                                    result.election_changes.empty()));
+  if (result.fencing_rejected) ++fencing_rejections_;
 
   if (keys_.revision() != before) {
     const auto& log = keys_.events();
@@ -258,6 +286,52 @@ coord::v1::SessionListResponse StateMachine::ListSessions(bool with_keys) const 
   return out;
 }
 
+coord::v1::Response StateMachine::LockInspect(const coord::v1::LockInspectRequest& request) const {
+  coord::v1::Response response = impl_->NewResponse();
+  Result<coord::v1::LockInspectResponse> body = impl_->LockInspect(request);
+  if (!body.ok()) {
+    impl_->SetError(body.status(), &response);
+  } else {
+    *response.mutable_lock_inspect() = std::move(*body);
+  }
+  return response;
+}
+
+coord::v1::Response StateMachine::LockList(const coord::v1::LockListRequest& request) const {
+  coord::v1::Response response = impl_->NewResponse();
+  Result<coord::v1::LockListResponse> body = impl_->LockList(request);
+  if (!body.ok()) {
+    impl_->SetError(body.status(), &response);
+  } else {
+    *response.mutable_lock_list() = std::move(*body);
+  }
+  return response;
+}
+
+coord::v1::Response StateMachine::ElectionLeader(
+    const coord::v1::ElectionLeaderRequest& request) const {
+  coord::v1::Response response = impl_->NewResponse();
+  Result<coord::v1::ElectionLeaderResponse> body = impl_->ElectionLeaderOf(request);
+  if (!body.ok()) {
+    impl_->SetError(body.status(), &response);
+  } else {
+    *response.mutable_election_leader() = std::move(*body);
+  }
+  return response;
+}
+
+std::vector<LockWaitState> StateMachine::LockWaits() const {
+  std::vector<LockWaitState> out;
+  for (const auto& [name, lock] : impl_->locks_.locks()) {
+    for (const LockWaiterState& w : lock.waiters) {
+      out.push_back(LockWaitState{name, w.session, w.acquire_index, w.wait_timeout_ms});
+    }
+  }
+  return out;
+}
+
+uint64_t StateMachine::fencing_rejections() const { return impl_->fencing_rejections_; }
+
 int64_t StateMachine::revision() const { return impl_->keys_.revision(); }
 int64_t StateMachine::compacted_revision() const { return impl_->keys_.compacted_revision(); }
 uint64_t StateMachine::last_applied_index() const { return impl_->last_applied_; }
@@ -269,6 +343,8 @@ std::string StateMachine::Snapshot() const { return impl_->Snapshot(); }
 Status StateMachine::Restore(std::string_view snapshot) {
   Result<std::unique_ptr<Impl>> restored = Impl::FromSnapshot(snapshot, options_);
   if (!restored.ok()) return restored.status();
+  // Statistics describe this instance, not the replicated state: keep them.
+  (*restored)->fencing_rejections_ = impl_->fencing_rejections_;
   impl_ = std::move(*restored);
   return Status::Ok();
 }

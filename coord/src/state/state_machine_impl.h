@@ -1,7 +1,7 @@
 // StateMachine::Impl: the tables of the state machine and the operations on them.
 // The operations are split by concern across state_machine.cc (dispatch, dedup,
-// reads), kv_ops.cc (put/delete/range/compact), txn.cc, session_ops.cc and
-// snapshot.cc.
+// reads), kv_ops.cc (put/delete/range/compact), txn.cc, session_ops.cc,
+// lock_ops.cc, election_ops.cc and snapshot.cc.
 //
 // Every write follows validate-then-execute: all checks that can fail run before
 // the first change, so a command either applies completely or not at all.
@@ -14,7 +14,9 @@
 
 #include "coord/server/state_machine.h"
 #include "state/dedup_table.h"
+#include "state/election_table.h"
 #include "state/key_space.h"
+#include "state/lock_table.h"
 #include "state/session_table.h"
 
 namespace coord::server {
@@ -66,7 +68,10 @@ class StateMachine::Impl {
   bool CompareHolds(const coord::v1::Compare& compare) const;
   // Checks that the chosen branch writes no key twice (given the current state).
   Status PlanTxnBranch(const google::protobuf::RepeatedPtrField<coord::v1::TxnOp>& ops) const;
-  Result<coord::v1::TxnResponse> Txn(const coord::v1::TxnRequest& txn);
+  // *fencing_rejected: the compare that failed was a LOCK_TOKEN compare.
+  Result<coord::v1::TxnResponse> Txn(const coord::v1::TxnRequest& txn, bool* fencing_rejected);
+  // A failed compare as text, for conflict_on_failure.
+  std::string DescribeFailedCompare(const coord::v1::Compare& compare) const;
 
   // ---- session_ops.cc ----
   int64_t ClampTtl(int64_t ttl_ms) const;
@@ -77,9 +82,38 @@ class StateMachine::Impl {
   Status SessionClose(const coord::v1::SessionCloseRequest& req, ApplyResult* result);
   void SessionExpire(const coord::state::SessionExpire& req, ApplyResult* result);
   void SessionCheckpoint(const coord::state::SessionCheckpoint& req);
-  // Deletes the sessions' keys at one new revision and removes the sessions.
-  void EndSessions(const std::vector<int64_t>& ids);
+  // Deletes the sessions' keys at one new revision, releases their locks and
+  // waits, withdraws their candidacies (grants and leader changes into *result),
+  // and removes the sessions.
+  void EndSessions(const std::vector<int64_t>& ids, ApplyResult* result);
   Status UnknownSession(int64_t id) const;
+
+  // ---- lock_ops.cc ----
+  // INVALID_ARGUMENT for an empty name, TOO_LARGE over max_key_bytes.
+  Status CheckName(std::string_view name, const char* what) const;
+  // INVALID_ARGUMENT for id <= 0, SESSION_EXPIRED if the session is not live.
+  Status CheckLiveSession(int64_t id) const;
+  Status LockAcquire(const coord::v1::LockAcquireRequest& req, uint64_t raft_index,
+                     coord::v1::LockAcquireResponse* out, ApplyResult* result);
+  Status LockRelease(const coord::v1::LockReleaseRequest& req, coord::v1::LockReleaseResponse* out,
+                     ApplyResult* result);
+  Status LockRevoke(const coord::v1::LockRevokeRequest& req, coord::v1::LockRevokeResponse* out,
+                    ApplyResult* result);
+  void LockWaitTimeout(const coord::state::LockWaitTimeout& req, ApplyResult* result);
+  Result<coord::v1::LockInspectResponse> LockInspect(
+      const coord::v1::LockInspectRequest& req) const;
+  Result<coord::v1::LockListResponse> LockList(const coord::v1::LockListRequest& req) const;
+  // The current token of lock `name` (highest held), 0 when free or unknown.
+  int64_t LockToken(std::string_view name) const;
+
+  // ---- election_ops.cc ----
+  Status ElectionCampaign(const coord::v1::ElectionCampaignRequest& req, uint64_t raft_index,
+                          coord::v1::ElectionCampaignResponse* out, ApplyResult* result);
+  Status ElectionResign(const coord::v1::ElectionResignRequest& req, ApplyResult* result);
+  Status ElectionProclaim(const coord::v1::ElectionProclaimRequest& req,
+                          coord::v1::ElectionProclaimResponse* out, ApplyResult* result);
+  Result<coord::v1::ElectionLeaderResponse> ElectionLeaderOf(
+      const coord::v1::ElectionLeaderRequest& req) const;
 
   // ---- snapshot.cc ----
   std::string Snapshot() const;
@@ -90,7 +124,11 @@ class StateMachine::Impl {
   KeySpace keys_;
   SessionTable sessions_;
   DedupTable dedup_;
+  LockTable locks_;
+  ElectionTable elections_;
   uint64_t last_applied_ = 0;
+  // Statistics, not replicated state (not in snapshots).
+  uint64_t fencing_rejections_ = 0;
 };
 
 }  // namespace coord::server

@@ -85,11 +85,14 @@ Status StateMachine::Impl::ValidateTxn(const coord::v1::TxnRequest& txn) const {
           return Status::InvalidArgument("EXISTS compares only with EQUAL or NOT_EQUAL");
         }
         break;
-      case coord::v1::Compare::LOCK_TOKEN:
-        return Status::InvalidArgument("locks not supported yet (LOCK_TOKEN compare)");
+      case coord::v1::Compare::LOCK_TOKEN:  // key = lock name, number = token
+        break;
       default:
         return Status::InvalidArgument("unknown compare target " + std::to_string(c.target()));
     }
+  }
+  if (txn.conflict_on_failure() && txn.failure_size() != 0) {
+    return Status::InvalidArgument("a txn with conflict_on_failure must have no failure ops");
   }
   for (const Ops* ops : {&txn.success(), &txn.failure()}) {
     for (const coord::v1::TxnOp& op : *ops) {
@@ -127,6 +130,8 @@ bool StateMachine::Impl::CompareHolds(const coord::v1::Compare& c) const {
       return CompareValues<int64_t>(c.op(), v ? v->revision : 0, c.number());
     case coord::v1::Compare::EXISTS:
       return CompareValues<bool>(c.op(), v != nullptr, c.exists());
+    case coord::v1::Compare::LOCK_TOKEN:
+      return CompareValues<int64_t>(c.op(), LockToken(c.key()), c.number());
     default:
       return false;  // rejected by ValidateTxn
   }
@@ -167,12 +172,26 @@ Status StateMachine::Impl::PlanTxnBranch(const Ops& ops) const {
   return Status::Ok();
 }
 
-Result<coord::v1::TxnResponse> StateMachine::Impl::Txn(const coord::v1::TxnRequest& txn) {
+std::string StateMachine::Impl::DescribeFailedCompare(const coord::v1::Compare& c) const {
+  std::string what = "txn compare failed: " + coord::v1::Compare::Target_Name(c.target()) +
+                     " of \"" + c.key() + "\" " + coord::v1::Compare::Op_Name(c.op());
+  if (c.target() == coord::v1::Compare::LOCK_TOKEN) {
+    return what + " " + std::to_string(c.number()) + " does not hold (current token " +
+           std::to_string(LockToken(c.key())) + ")";
+  }
+  return what + " does not hold";
+}
+
+Result<coord::v1::TxnResponse> StateMachine::Impl::Txn(const coord::v1::TxnRequest& txn,
+                                                       bool* fencing_rejected) {
   COORD_RETURN_IF_ERROR(ValidateTxn(txn));
   bool succeeded = true;
   for (const coord::v1::Compare& c : txn.compare()) {
     if (!CompareHolds(c)) {
       succeeded = false;
+      // A stale fencing token: the writer lost (or never had) the lock.
+      *fencing_rejected = c.target() == coord::v1::Compare::LOCK_TOKEN;
+      if (txn.conflict_on_failure()) return Status::Conflict(DescribeFailedCompare(c));
       break;
     }
   }

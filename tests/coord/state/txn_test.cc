@@ -188,10 +188,11 @@ TEST(TxnTest, LimitsAndUnsupportedCompares) {
   ApplyResult fits = d.Apply(TxnCmd({}, {PutOp("/a", "1"), PutOp("/b", "1")}));
   EXPECT_EQ(fits.response.error().code(), pb::OK);
 
-  ApplyResult lock =
-      d.Apply(TxnCmd({Cmp("/l", pb::Compare::LOCK_TOKEN, pb::Compare::EQUAL)}, {PutOp("/a", "2")}));
-  EXPECT_EQ(lock.response.error().code(), pb::INVALID_ARGUMENT);
-  EXPECT_NE(lock.response.error().message().find("locks not supported"), std::string::npos);
+  // LOCK_TOKEN is supported now (fencing_test.cc): lock "/l" is free, token 0 != 1.
+  ApplyResult lock = d.Apply(
+      TxnCmd({NumCmp("/l", pb::Compare::LOCK_TOKEN, pb::Compare::EQUAL, 1)}, {PutOp("/a", "2")}));
+  EXPECT_EQ(lock.response.error().code(), pb::OK);
+  EXPECT_FALSE(lock.response.txn().succeeded());
   ApplyResult exists_gt =
       d.Apply(TxnCmd({Cmp("/a", pb::Compare::EXISTS, pb::Compare::GREATER)}, {PutOp("/a", "2")}));
   EXPECT_EQ(exists_gt.response.error().code(), pb::INVALID_ARGUMENT);

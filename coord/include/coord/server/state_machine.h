@@ -56,6 +56,28 @@
 // last command has the lowest Raft index is forgotten (deterministic LRU). It is
 // part of the snapshot.
 //
+// Locks (see also docs/decisions.md D25-D28): per name, the holders (one exclusive
+// session, or several shared ones), a FIFO queue of waiters, and the last fencing
+// token issued. Every grant takes the next token (last_token + 1) for that lock;
+// the record outlives the holders, so tokens never repeat. A waiter at the head
+// of the queue is granted when it fits: any waiter when the lock is free, a
+// shared one also when the lock is held shared; a queued exclusive waiter blocks
+// every later waiter (FIFO-fair). A release, a revocation, a wait timeout or a
+// session ending grants the next fitting waiter(s) only, reported as
+// ApplyResult::lock_grants. Wait timeouts are decided by the leader: it keeps a
+// deadline per queued acquire with wait_timeout_ms (ApplyResult::lock_waits_queued,
+// and LockWaits() when it takes office) and proposes LockWaitTimeout at the
+// deadline; the timeout is ignored if the acquire was granted meanwhile.
+// Guarded writes: a txn compare with target LOCK_TOKEN on key = lock name compares
+// the lock's current token (the highest held; 0 when free or unknown).
+//
+// Elections: per name, a FIFO queue of candidates (session, value); the head is
+// the leader. The term increases by one every time a candidate becomes leader (it
+// is a fencing token like a lock's) and never goes back. Changes of the leader
+// (including "no leader", session 0, and a proclaimed value) are reported as
+// ApplyResult::election_changes. Ending a session releases its locks, drops its
+// queued waits and withdraws its candidacies in the same command.
+//
 // Thread-safety: none. One thread (the server's apply strand) uses an instance; the
 // const read methods may run concurrently only with other const methods.
 #pragma once
@@ -106,6 +128,46 @@ struct StateEvent {
   coord::v1::Event event;
 };
 
+// A queued lock acquire was granted (by a release, revocation, timeout or session
+// end of someone else). The server pushes it to the waiter's connection.
+struct LockGrant {
+  std::string name;
+  int64_t session = 0;
+  int64_t token = 0;
+  bool shared = false;
+  uint64_t acquire_index = 0;  // the Raft index of the acquire that queued
+};
+
+// Why a queued acquire left the queue without a grant.
+enum class LockWaitEndReason {
+  kTimedOut,      // LockWaitTimeout
+  kSessionEnded,  // the waiter's session closed or expired
+  kWithdrawn,     // the waiter released (withdrew) its own wait
+};
+
+struct LockWaitEnded {
+  std::string name;
+  int64_t session = 0;
+  uint64_t acquire_index = 0;
+  LockWaitEndReason reason = LockWaitEndReason::kTimedOut;
+};
+
+// A queued lock acquire, as the leader's wait-deadline timer needs it.
+struct LockWaitState {
+  std::string name;
+  int64_t session = 0;
+  uint64_t acquire_index = 0;
+  int64_t wait_timeout_ms = 0;  // 0 = waits until granted or its session ends
+};
+
+// An election's leader changed (session 0: no leader now) or proclaimed a value.
+struct ElectionChange {
+  std::string name;
+  int64_t session = 0;
+  std::string value;
+  int64_t term = 0;  // the leader's term; with session 0, the last leader's term
+};
+
 // What one applied command produced.
 struct ApplyResult {
   // The response for the client: header {revision, compacted_revision} and a body,
@@ -120,6 +182,16 @@ struct ApplyResult {
   std::vector<int64_t> closed_sessions;
   // True if the command was a retry answered from the exactly-once table.
   bool duplicate = false;
+  // Locks: queued acquires granted by this command (lock name order, then queue
+  // order; an acquire granted at once is only in the response), queued acquires
+  // that left the queue without a grant, and acquires this command queued.
+  std::vector<LockGrant> lock_grants;
+  std::vector<LockWaitEnded> lock_waits_ended;
+  std::vector<LockWaitState> lock_waits_queued;
+  // Elections whose leader changed or proclaimed, in election name order.
+  std::vector<ElectionChange> election_changes;
+  // A txn was refused by a LOCK_TOKEN compare (a fencing rejection).
+  bool fencing_rejected = false;
 };
 
 // A slice of the event log for watch catch-up.
@@ -156,16 +228,27 @@ class StateMachine {
   //
   // Errors in the response (the command then changed nothing but the index and,
   // for a client command, the dedup table):
-  //   INVALID_ARGUMENT  empty key, bad range, negative ids/limits, no body, a txn
-  //                     writing a key twice or using LOCK_TOKEN, sequence 0 with a
-  //                     client id, compact beyond the head revision;
-  //   TOO_LARGE         key, value or txn over the limits in the options;
+  //   INVALID_ARGUMENT  empty key or lock/election name, bad range, negative
+  //                     ids/limits/timeouts, no body, a txn writing a key twice,
+  //                     sequence 0 with a client id, compact beyond the head
+  //                     revision;
+  //   TOO_LARGE         key, name, value or txn over the limits in the options
+  //                     (names use max_key_bytes, election values max_value_bytes);
   //   SESSION_EXPIRED   put naming a session that does not exist (any more), or
   //                     keepalive/close of a session that has ended;
   //   NOT_FOUND         keepalive/close of a session id never issued;
   //   COMPACTED         compact at or below, or a txn range read below, the
   //                     compacted revision;
-  //   CONFLICT          a stale sequence (see "Exactly-once writes").
+  //   CONFLICT          a stale sequence (see "Exactly-once writes"); a
+  //                     try-acquire of a lock held by others (or with waiters);
+  //                     an acquire in the other mode by a session that holds or
+  //                     waits; a proclaim by a candidate that is not the leader;
+  //                     a txn with conflict_on_failure whose compares fail;
+  //   NOT_FOUND         (also) release by a session that neither holds nor waits,
+  //                     revoke of a lock nobody holds, resign/proclaim by a
+  //                     session that is not a candidate;
+  //   SESSION_EXPIRED   (also) a lock or election command naming a session that
+  //                     does not exist (any more).
   // A txn whose compares fail is not an error: txn.succeeded = false.
   ApplyResult Apply(uint64_t raft_index, const coord::state::Command& command);
 
@@ -200,6 +283,25 @@ class StateMachine {
   std::vector<SessionState> Sessions() const;
   // The API view of the sessions, in id order, with their keys if `with_keys`.
   coord::v1::SessionListResponse ListSessions(bool with_keys) const;
+
+  // ---- Locks and elections (reads) ----
+
+  // lock_inspect: the lock's holders, tokens, mode and queue. Errors:
+  // INVALID_ARGUMENT (empty name), NOT_FOUND (no lock of that name was ever
+  // acquired). A free lock that existed answers with no holders and its last_token.
+  coord::v1::Response LockInspect(const coord::v1::LockInspectRequest& request) const;
+  // lock_list: locks held or waited on whose name starts with `prefix`, in name
+  // order, at most `limit` (0 = all). Errors: INVALID_ARGUMENT (negative limit).
+  coord::v1::Response LockList(const coord::v1::LockListRequest& request) const;
+  // election_leader: the current leader. Errors: INVALID_ARGUMENT (empty name),
+  // NOT_FOUND (no leader now; the message names the last term).
+  coord::v1::Response ElectionLeader(const coord::v1::ElectionLeaderRequest& request) const;
+  // Every queued lock acquire (lock name order, then queue order), for a new
+  // leader's wait-deadline timer.
+  std::vector<LockWaitState> LockWaits() const;
+  // Txns refused by a LOCK_TOKEN compare since this instance was built (not
+  // replicated; kept across Restore).
+  uint64_t fencing_rejections() const;
 
   int64_t revision() const;
   int64_t compacted_revision() const;
