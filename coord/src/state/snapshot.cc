@@ -2,7 +2,8 @@
 //
 // Determinism: every table is written from an ordered container (keys, events in
 // log order, sessions and dedup clients by id, counters by prefix, locks and
-// elections by name with holders by session and queues in order), state.proto has
+// elections by name with holders by session and queues in order, 2PC transactions
+// by id with participants in begin order), state.proto has
 // no maps, and the serializer runs in deterministic mode, so equal states give
 // equal bytes.
 #include <google/protobuf/io/coded_stream.h>
@@ -29,6 +30,7 @@ std::string StateMachine::Impl::Snapshot() const {
   dedup_.ToSnapshot(&snapshot);
   locks_.ToSnapshot(&snapshot);
   elections_.ToSnapshot(&snapshot);
+  tpc_.ToSnapshot(&snapshot);
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
@@ -65,6 +67,7 @@ Result<std::unique_ptr<StateMachine::Impl>> StateMachine::Impl::FromSnapshot(
   auto live = [&impl](int64_t id) { return impl->sessions_.Find(id) != nullptr; };
   COORD_RETURN_IF_ERROR(impl->locks_.Load(snapshot, live));
   COORD_RETURN_IF_ERROR(impl->elections_.Load(snapshot, live));
+  COORD_RETURN_IF_ERROR(impl->tpc_.Load(snapshot));
 
   // Rebuild each session's key set from the live keys that name it; a live key of
   // an unknown session would never be cleaned up, so it is corruption.

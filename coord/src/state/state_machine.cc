@@ -197,6 +197,25 @@ ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::C
       status = ElectionProclaim(command.election_proclaim(), response.mutable_election_proclaim(),
                                 &result);
       break;
+    case Cmd::kTpcBegin:
+      status = TpcBegin(command.tpc_begin(), raft_index, response.mutable_tpc_begin(), &result);
+      break;
+    case Cmd::kTpcVote:
+      status = TpcVote(command.tpc_vote(), raft_index, response.mutable_tpc_vote(), &result);
+      break;
+    case Cmd::kTpcAck:
+      status = TpcAck(command.tpc_ack(), response.mutable_tpc_ack(), &result);
+      break;
+    case Cmd::kTpcTimeout:
+      TpcTimeout(command.tpc_timeout(), raft_index, &result);
+      break;
+    case Cmd::kTpcForget:
+      TpcForget(command.tpc_forget(), &result);
+      break;
+    case Cmd::kTopicCommitOffset:
+      status =
+          TopicCommitOffset(command.topic_commit_offset(), response.mutable_topic_commit_offset());
+      break;
     case Cmd::BODY_NOT_SET:
       status = Status::InvalidArgument("command has no body");
       break;
@@ -205,6 +224,8 @@ ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::C
   COORD_STATE_CHECK(status.ok() || keys_.revision() == before);
   COORD_STATE_CHECK(status.ok() || (result.lock_grants.empty() && result.lock_waits_ended.empty() &&
                                     result.election_changes.empty()));
+  COORD_STATE_CHECK(status.ok() || (result.tpc_prepares.empty() && result.tpc_decisions.empty() &&
+                                    result.tpc_forgotten.empty()));
   if (result.fencing_rejected) ++fencing_rejections_;
 
   if (keys_.revision() != before) {
@@ -328,6 +349,51 @@ std::vector<LockWaitState> StateMachine::LockWaits() const {
     }
   }
   return out;
+}
+
+coord::v1::Response StateMachine::TpcGet(const coord::v1::TpcGetRequest& request) const {
+  coord::v1::Response response = impl_->NewResponse();
+  Result<coord::v1::TpcGetResponse> body = impl_->TpcGet(request);
+  if (!body.ok()) {
+    impl_->SetError(body.status(), &response);
+  } else {
+    *response.mutable_tpc_get() = std::move(*body);
+  }
+  return response;
+}
+
+coord::v1::Response StateMachine::TpcList(const coord::v1::TpcListRequest& request) const {
+  coord::v1::Response response = impl_->NewResponse();
+  Result<coord::v1::TpcListResponse> body = impl_->TpcList(request);
+  if (!body.ok()) {
+    impl_->SetError(body.status(), &response);
+  } else {
+    *response.mutable_tpc_list() = std::move(*body);
+  }
+  return response;
+}
+
+std::vector<TpcTimer> StateMachine::PendingTxnDeadlines() const {
+  std::vector<TpcTimer> out;
+  for (const auto& [id, txn] : impl_->tpc_.txns()) {
+    if (txn.decided()) {
+      out.push_back(TpcTimer{id, TpcTimerKind::kForget, options_.tpc_retention_ms});
+    } else {
+      out.push_back(TpcTimer{id, TpcTimerKind::kTimeout, txn.timeout_ms});
+    }
+  }
+  return out;
+}
+
+coord::v1::Response StateMachine::TopicRead(const coord::v1::TopicReadRequest& request) const {
+  coord::v1::Response response = impl_->NewResponse();
+  Result<coord::v1::TopicReadResponse> body = impl_->TopicRead(request);
+  if (!body.ok()) {
+    impl_->SetError(body.status(), &response);
+  } else {
+    *response.mutable_topic_read() = std::move(*body);
+  }
+  return response;
 }
 
 uint64_t StateMachine::fencing_rejections() const { return impl_->fencing_rejections_; }

@@ -1,7 +1,7 @@
 // StateMachine::Impl: the tables of the state machine and the operations on them.
 // The operations are split by concern across state_machine.cc (dispatch, dedup,
 // reads), kv_ops.cc (put/delete/range/compact), txn.cc, session_ops.cc,
-// lock_ops.cc, election_ops.cc and snapshot.cc.
+// lock_ops.cc, election_ops.cc, tpc_ops.cc, topic_ops.cc and snapshot.cc.
 //
 // Every write follows validate-then-execute: all checks that can fail run before
 // the first change, so a command either applies completely or not at all.
@@ -18,6 +18,7 @@
 #include "state/key_space.h"
 #include "state/lock_table.h"
 #include "state/session_table.h"
+#include "state/tpc_table.h"
 
 namespace coord::server {
 
@@ -115,6 +116,33 @@ class StateMachine::Impl {
   Result<coord::v1::ElectionLeaderResponse> ElectionLeaderOf(
       const coord::v1::ElectionLeaderRequest& req) const;
 
+  // ---- tpc_ops.cc ----
+  Status TpcBegin(const coord::v1::TpcBeginRequest& req, uint64_t raft_index,
+                  coord::v1::TpcBeginResponse* out, ApplyResult* result);
+  Status TpcVote(const coord::v1::TpcVoteRequest& req, uint64_t raft_index,
+                 coord::v1::TpcVoteResponse* out, ApplyResult* result);
+  Status TpcAck(const coord::v1::TpcAckRequest& req, coord::v1::TpcAckResponse* out,
+                ApplyResult* result);
+  void TpcTimeout(const coord::state::TpcTimeout& req, uint64_t raft_index, ApplyResult* result);
+  void TpcForget(const coord::state::TpcForget& req, ApplyResult* result);
+  Result<coord::v1::TpcGetResponse> TpcGet(const coord::v1::TpcGetRequest& req) const;
+  Result<coord::v1::TpcListResponse> TpcList(const coord::v1::TpcListRequest& req) const;
+  int64_t ClampTpcTimeout(int64_t timeout_ms) const;
+  // Reports a decision (into *result) and mirrors it into the txn's key.
+  void AfterTpcDecision(uint64_t id, ApplyResult* result);
+  // Forgets a decided txn and deletes its key.
+  void ForgetTpc(uint64_t id, ApplyResult* result);
+  static std::string TpcKey(uint64_t id);
+
+  // ---- topic_ops.cc ----
+  Status ValidateAppend(const coord::v1::AppendRequest& append) const;
+  // A validated append as the sequential put it is.
+  static coord::v1::PutRequest AppendAsPut(const coord::v1::AppendRequest& append);
+  coord::v1::AppendResponse ExecAppend(const coord::v1::AppendRequest& append, int64_t revision);
+  Result<coord::v1::TopicReadResponse> TopicRead(const coord::v1::TopicReadRequest& req) const;
+  Status TopicCommitOffset(const coord::v1::TopicCommitOffsetRequest& req,
+                           coord::v1::TopicCommitOffsetResponse* out);
+
   // ---- snapshot.cc ----
   std::string Snapshot() const;
   static Result<std::unique_ptr<Impl>> FromSnapshot(std::string_view bytes,
@@ -126,6 +154,7 @@ class StateMachine::Impl {
   DedupTable dedup_;
   LockTable locks_;
   ElectionTable elections_;
+  TpcTable tpc_;
   uint64_t last_applied_ = 0;
   // Statistics, not replicated state (not in snapshots).
   uint64_t fencing_rejections_ = 0;

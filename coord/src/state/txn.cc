@@ -106,6 +106,9 @@ Status StateMachine::Impl::ValidateTxn(const coord::v1::TxnRequest& txn) const {
         case coord::v1::TxnOp::kDelete:
           COORD_RETURN_IF_ERROR(ValidateDelete(op.delete_()));
           break;
+        case coord::v1::TxnOp::kAppend:
+          COORD_RETURN_IF_ERROR(ValidateAppend(op.append()));
+          break;
         case coord::v1::TxnOp::OP_NOT_SET:
           return Status::InvalidArgument("txn operation has no body");
       }
@@ -148,12 +151,15 @@ Status StateMachine::Impl::PlanTxnBranch(const Ops& ops) const {
     return keys_.Get(key) != nullptr;
   };
   for (const coord::v1::TxnOp& op : ops) {
-    if (op.has_put()) {
-      std::string key = op.put().key();
-      if (op.put().sequential()) {
+    if (op.has_put() || op.has_append()) {
+      // An append is a sequential put under the topic prefix.
+      const bool append = op.has_append();
+      const std::string& base = append ? op.append().topic() : op.put().key();
+      std::string key = base;
+      if (append || op.put().sequential()) {
         auto [it, fresh] = counters.emplace(key, 0);
         if (fresh) it->second = keys_.SequenceCounter(key);
-        key = NextSequentialKey(op.put().key(), &it->second, exists);
+        key = NextSequentialKey(base, &it->second, exists);
       }
       if (put_keys.count(key) != 0 || deleted_keys.count(key) != 0) return WrittenTwice(key);
       put_keys.insert(key);
@@ -213,6 +219,9 @@ Result<coord::v1::TxnResponse> StateMachine::Impl::Txn(const coord::v1::TxnReque
         break;
       case coord::v1::TxnOp::kDelete:
         *r->mutable_delete_() = ExecDelete(op.delete_(), revision);
+        break;
+      case coord::v1::TxnOp::kAppend:
+        *r->mutable_append() = ExecAppend(op.append(), revision);
         break;
       case coord::v1::TxnOp::OP_NOT_SET:
         break;

@@ -78,6 +78,23 @@
 // ApplyResult::election_changes. Ending a session releases its locks, drops its
 // queued waits and withdraws its candidacies in the same command.
 //
+// 2PC transactions (docs/decisions.md D29-D31): Begin gives a txn id from a
+// replicated counter, state PREPARING, and reports ApplyResult::tpc_prepares. A
+// vote is recorded in the Apply of its command; the vote that decides (the last
+// YES, or the first NO) moves the txn to COMMITTED / ABORTED in that same Apply,
+// so the decision is in the log before anyone is told (ApplyResult::tpc_decisions).
+// The timeout and the retention after a decision are the leader's: it keeps a
+// timer per ApplyResult::tpc_timers entry (and PendingTxnDeadlines() when it takes
+// office) and proposes TpcTimeout / TpcForget; both are ignored when stale. A txn
+// is forgotten when every participant acknowledged, or by TpcForget. Each txn's
+// state is mirrored into the key "/_coord/txn/<20-digit id>" (one revision per
+// begin, decision and forget), so it is watchable.
+//
+// Topics (outbox): TxnOp.append writes topic + a 20-digit offset (the sequential
+// key counter of the topic, so offsets increase and are never reused) atomically
+// with the rest of the txn. TopicRead reads records from an offset;
+// TopicCommitOffset compares-and-sets a consumer's offset key.
+//
 // Thread-safety: none. One thread (the server's apply strand) uses an instance; the
 // const read methods may run concurrently only with other const methods.
 #pragma once
@@ -117,6 +134,15 @@ struct StateMachineOptions {
   // Most clients remembered by the exactly-once table (least recently used by Raft
   // index are evicted first).
   size_t max_dedup_clients = 10'000;
+  // 2PC: most participants of one transaction (over it: TOO_LARGE); a begin's
+  // timeout_ms is clamped to [min, max], 0 means the default.
+  size_t max_tpc_participants = 128;
+  int64_t min_tpc_timeout_ms = 1'000;
+  int64_t max_tpc_timeout_ms = 3'600'000;
+  int64_t default_tpc_timeout_ms = 30'000;
+  // How long a decided transaction is remembered when not every participant
+  // acknowledges (the leader's TpcForget timer; see TpcTimer).
+  int64_t tpc_retention_ms = 24 * 3'600'000LL;
 };
 
 // One watch event and the revision it belongs to. PUT events carry the new kv and,
@@ -168,6 +194,33 @@ struct ElectionChange {
   int64_t term = 0;  // the leader's term; with session 0, the last leader's term
 };
 
+// A 2PC transaction began: every participant is to be told to prepare.
+struct TpcPrepare {
+  uint64_t txn_id = 0;
+  std::vector<std::string> participants;  // begin order
+  std::string payload;
+  int64_t timeout_ms = 0;
+};
+
+// A 2PC transaction was decided (committed in the log); tell every participant.
+struct TpcDecision {
+  uint64_t txn_id = 0;
+  coord::v1::TpcState state = coord::v1::TPC_STATE_UNKNOWN;  // COMMITTED or ABORTED
+  std::vector<std::string> participants;                     // begin order
+  std::string reason;                                        // with ABORTED
+};
+
+// A timer the leader keeps for a 2PC transaction: after `after_ms` it proposes
+// TpcTimeout{txn_id} (kTimeout, the txn is PREPARING) or TpcForget{txn_id}
+// (kForget, the txn is decided and waits for acknowledgements).
+enum class TpcTimerKind { kTimeout, kForget };
+
+struct TpcTimer {
+  uint64_t txn_id = 0;
+  TpcTimerKind kind = TpcTimerKind::kTimeout;
+  int64_t after_ms = 0;
+};
+
 // What one applied command produced.
 struct ApplyResult {
   // The response for the client: header {revision, compacted_revision} and a body,
@@ -192,6 +245,13 @@ struct ApplyResult {
   std::vector<ElectionChange> election_changes;
   // A txn was refused by a LOCK_TOKEN compare (a fencing rejection).
   bool fencing_rejected = false;
+  // 2PC: transactions begun (prepare notifications), decided, timers to start
+  // (a begin starts its timeout, a decision its retention), and transactions
+  // forgotten (their timers can go), each in txn id order.
+  std::vector<TpcPrepare> tpc_prepares;
+  std::vector<TpcDecision> tpc_decisions;
+  std::vector<TpcTimer> tpc_timers;
+  std::vector<uint64_t> tpc_forgotten;
 };
 
 // A slice of the event log for watch catch-up.
@@ -249,6 +309,18 @@ class StateMachine {
   //                     session that is not a candidate;
   //   SESSION_EXPIRED   (also) a lock or election command naming a session that
   //                     does not exist (any more).
+  //   2PC and topics    tpc_begin: INVALID_ARGUMENT (no participants, an empty or
+  //                     repeated name, negative timeout), TOO_LARGE (names,
+  //                     payload, participant count). tpc_vote / tpc_ack:
+  //                     INVALID_ARGUMENT (txn id 0, vote NONE), NOT_FOUND (txn
+  //                     never begun or forgotten), PERMISSION_DENIED (not a
+  //                     participant), CONFLICT (a changed vote, a vote
+  //                     contradicting the decision, an ack before the decision).
+  //                     A repeated identical vote or ack succeeds again.
+  //                     topic_commit_offset: INVALID_ARGUMENT (empty topic or
+  //                     consumer, '/' in consumer, negative offsets), CONFLICT
+  //                     (the committed offset is not `expected`). A txn append:
+  //                     INVALID_ARGUMENT (empty topic), TOO_LARGE.
   // A txn whose compares fail is not an error: txn.succeeded = false.
   ApplyResult Apply(uint64_t raft_index, const coord::state::Command& command);
 
@@ -299,6 +371,23 @@ class StateMachine {
   // Every queued lock acquire (lock name order, then queue order), for a new
   // leader's wait-deadline timer.
   std::vector<LockWaitState> LockWaits() const;
+  // ---- 2PC transactions and topics (reads) ----
+
+  // tpc_get: state, votes, acknowledgements and payload. Errors: INVALID_ARGUMENT
+  // (txn id 0), NOT_FOUND (never begun, or forgotten).
+  coord::v1::Response TpcGet(const coord::v1::TpcGetRequest& request) const;
+  // tpc_list: see coord.proto TpcListRequest. Errors: INVALID_ARGUMENT (negative
+  // limit), TOO_LARGE (participant name over max_key_bytes).
+  coord::v1::Response TpcList(const coord::v1::TpcListRequest& request) const;
+  // The timer of every remembered transaction (txn id order), for a new leader:
+  // kTimeout with the full timeout_ms for PREPARING ones (a failover can lengthen
+  // a timeout, never shorten it), kForget with tpc_retention_ms for decided ones.
+  std::vector<TpcTimer> PendingTxnDeadlines() const;
+  // topic_read: records of a topic from an offset. Errors: INVALID_ARGUMENT (empty
+  // topic, negative offset or limit), TOO_LARGE (topic leaves no room for the
+  // offset within max_key_bytes).
+  coord::v1::Response TopicRead(const coord::v1::TopicReadRequest& request) const;
+
   // Txns refused by a LOCK_TOKEN compare since this instance was built (not
   // replicated; kept across Restore).
   uint64_t fencing_rejections() const;
