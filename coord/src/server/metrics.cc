@@ -50,6 +50,19 @@ std::string Metrics::Render(const MetricsSnapshot& g) const {
   gauge("coord_watches", "Open watches on this member.", g.watches);
   gauge("coord_connections", "Open client connections.", connections_.load());
   counter("coord_bad_frames_total", "Client frames that could not be decoded.", bad_frames_.load());
+  counter("coord_lock_acquisitions_total", "Lock grants (at once or after a wait).",
+          lock_acquired_.load());
+  gauge("coord_lock_waiters", "Queued lock acquires.", g.lock_waiters);
+  counter("coord_lock_wait_timeouts_total", "Lock waits that ended by their timeout.",
+          lock_wait_timeouts_.load());
+  counter("coord_lock_wait_session_ended_total", "Lock waits ended by their session ending.",
+          lock_wait_session_ended_.load());
+  counter("coord_lock_revocations_total", "Lock holders removed by revocation.",
+          lock_revocations_.load());
+  counter("coord_lock_fencing_rejections_total", "Txns refused by a LOCK_TOKEN compare.",
+          g.fencing_rejections);
+  counter("coord_election_leader_changes_total", "Election leader changes and proclaims.",
+          election_changes_.load());
   std::lock_guard lock(mu_);
   o << "# HELP coord_requests_total Client requests by type.\n"
        "# TYPE coord_requests_total counter\n";
@@ -62,6 +75,14 @@ std::string Metrics::Render(const MetricsSnapshot& g) const {
     o << "coord_request_errors_total{type=\"" << key.first << "\",code=\"" << key.second << "\"} "
       << n << '\n';
   }
+  o << "# HELP coord_lock_wait_seconds Time queued lock acquires waited for their grant.\n"
+       "# TYPE coord_lock_wait_seconds summary\n"
+    << "coord_lock_wait_seconds_sum " << lock_wait_seconds_ << '\n'
+    << "coord_lock_wait_seconds_count " << lock_waits_ << '\n';
+  o << "# HELP coord_lock_hold_seconds Time from grant to release (served by this member).\n"
+       "# TYPE coord_lock_hold_seconds summary\n"
+    << "coord_lock_hold_seconds_sum " << lock_hold_seconds_ << '\n'
+    << "coord_lock_hold_seconds_count " << lock_holds_ << '\n';
   o << "# HELP coord_proposal_seconds Latency of proposals through Raft on this member.\n"
        "# TYPE coord_proposal_seconds histogram\n";
   for (size_t i = 0; i < kBucketsSeconds.size(); ++i) {
@@ -72,6 +93,18 @@ std::string Metrics::Render(const MetricsSnapshot& g) const {
     << "coord_proposal_seconds_sum " << proposal_seconds_sum_ << '\n'
     << "coord_proposal_seconds_count " << proposals_ << '\n';
   return o.str();
+}
+
+void Metrics::ObserveLockWait(std::chrono::steady_clock::duration wait) {
+  std::lock_guard lock(mu_);
+  ++lock_waits_;
+  lock_wait_seconds_ += std::chrono::duration<double>(wait).count();
+}
+
+void Metrics::ObserveLockHold(std::chrono::steady_clock::duration hold) {
+  std::lock_guard lock(mu_);
+  ++lock_holds_;
+  lock_hold_seconds_ += std::chrono::duration<double>(hold).count();
 }
 
 }  // namespace coord::server

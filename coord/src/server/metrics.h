@@ -25,6 +25,8 @@ struct MetricsSnapshot {
   uint64_t sessions = 0;
   uint64_t watches = 0;
   uint64_t keys = 0;
+  uint64_t lock_waiters = 0;        // queued lock acquires (from the state)
+  uint64_t fencing_rejections = 0;  // StateMachine::fencing_rejections()
 };
 
 class Metrics {
@@ -34,6 +36,14 @@ class Metrics {
   void ObserveProposal(std::chrono::steady_clock::duration latency);
   void CountLeaderChange() { leader_changes_.fetch_add(1); }
   void CountSessionExpired(uint64_t n) { sessions_expired_.fetch_add(n); }
+  // Locks and elections, as applied on this member.
+  void CountLockAcquired() { lock_acquired_.fetch_add(1); }
+  void ObserveLockWait(std::chrono::steady_clock::duration wait);
+  void ObserveLockHold(std::chrono::steady_clock::duration hold);
+  void CountLockWaitTimeout() { lock_wait_timeouts_.fetch_add(1); }
+  void CountLockWaitSessionEnded() { lock_wait_session_ended_.fetch_add(1); }
+  void CountLockRevocation(uint64_t n) { lock_revocations_.fetch_add(n); }
+  void CountElectionChange() { election_changes_.fetch_add(1); }
   void CountBadFrame() { bad_frames_.fetch_add(1); }
   void ConnectionOpened() { connections_.fetch_add(1); }
   void ConnectionClosed() { connections_.fetch_sub(1); }
@@ -53,6 +63,15 @@ class Metrics {
   std::atomic<uint64_t> leader_changes_{0};
   std::atomic<uint64_t> sessions_expired_{0};
   std::atomic<uint64_t> bad_frames_{0};
+  std::atomic<uint64_t> lock_acquired_{0};
+  std::atomic<uint64_t> lock_wait_timeouts_{0};
+  std::atomic<uint64_t> lock_wait_session_ended_{0};
+  std::atomic<uint64_t> lock_revocations_{0};
+  std::atomic<uint64_t> election_changes_{0};
+  uint64_t lock_waits_ = 0;  // guarded by mu_
+  double lock_wait_seconds_ = 0;
+  uint64_t lock_holds_ = 0;
+  double lock_hold_seconds_ = 0;
   std::atomic<int64_t> connections_{0};
 };
 

@@ -17,6 +17,7 @@
 #include "server/identity.h"
 #include "server/metrics.h"
 #include "server/service.h"
+#include "server/lock_wait_tracker.h"
 #include "server/session_tracker.h"
 #include "server/state_adapter.h"
 #include "server/watch_hub.h"
@@ -29,7 +30,9 @@ class Server::Impl {
       : options_(std::move(options)),
         hub_(WatchHubOptions{options_.limits.max_watches_per_connection,
                              options_.limits.max_pending_events_per_watch}),
-        adapter_(options_.state, &hub_, &tracker_) {}
+        adapter_(options_.state, &hub_, &tracker_) {
+    adapter_.set_lock_wait_tracker(&lock_tracker_);
+  }
 
   Status Open();
   Status Start();
@@ -40,6 +43,7 @@ class Server::Impl {
   std::unique_ptr<DirLock> lock_;
   WatchHub hub_;
   SessionTracker tracker_;
+  LockWaitTracker lock_tracker_;
   StateAdapter adapter_;
   Metrics metrics_;
   boost::asio::io_context io_;
@@ -101,6 +105,8 @@ Status Server::Impl::Open() {
       std::make_unique<Service>(service_options, io_, &adapter_, &hub_, &tracker_, &metrics_);
   adapter_.set_on_sessions_expired(
       [svc = service_.get()](const std::vector<int64_t>& ids) { svc->OnSessionsExpired(ids); });
+  service_->set_lock_wait_tracker(&lock_tracker_);
+  adapter_.set_on_applied([svc = service_.get()](const ApplyResult& r) { svc->OnApplied(r); });
 
   raft::NodeOptions node_options;
   node_options.raft.id = member_id_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <iterator>
 #include <sstream>
 
 #include "server/codec.h"
@@ -28,6 +29,12 @@ bool IsWrite(Request::BodyCase c) {
     case Request::kSessionCreate:
     case Request::kSessionKeepalive:
     case Request::kSessionClose:
+    case Request::kLockAcquire:
+    case Request::kLockRelease:
+    case Request::kLockRevoke:
+    case Request::kElectionCampaign:
+    case Request::kElectionResign:
+    case Request::kElectionProclaim:
       return true;
     default:
       return false;
@@ -73,6 +80,24 @@ coord::state::Command CommandFromRequest(const Request& request) {
       break;
     case Request::kSessionClose:
       *c.mutable_session_close() = request.session_close();
+      break;
+    case Request::kLockAcquire:
+      *c.mutable_lock_acquire() = request.lock_acquire();
+      break;
+    case Request::kLockRelease:
+      *c.mutable_lock_release() = request.lock_release();
+      break;
+    case Request::kLockRevoke:
+      *c.mutable_lock_revoke() = request.lock_revoke();
+      break;
+    case Request::kElectionCampaign:
+      *c.mutable_election_campaign() = request.election_campaign();
+      break;
+    case Request::kElectionResign:
+      *c.mutable_election_resign() = request.election_resign();
+      break;
+    case Request::kElectionProclaim:
+      *c.mutable_election_proclaim() = request.election_proclaim();
       break;
     default:
       break;
@@ -191,17 +216,33 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
             std::lock_guard lock(mu_);
             session_owners_.erase(request.session_close().session_id());
           }
+          // A queued acquire: register after the reply is in place, so its LockEvent
+          // can never overtake it (the ordering rule).
+          NoteLockReply(request, r);
+          const bool queued = r.has_lock_acquire() && !r.lock_acquire().granted();
+          const Response kept = queued ? r : Response();
           sink->Fill(slot, deliver(std::move(o.response)), text);
+          if (queued) RegisterLockWaiter(sink, text, kept);
         });
     return;
   }
   switch (body) {
     case Request::kRange:
       if (request.range().serializable()) {
-        push(LocalRange(request));
+        push(LocalRead(request));
       } else {
-        LinearizableRange(request, deadline, [push](Outcome o) { push(std::move(o.response)); });
+        LinearizableRead(request, deadline, [push](Outcome o) { push(std::move(o.response)); });
       }
+      return;
+    case Request::kElectionLeader:
+      if (request.election_leader().observe()) {
+        Observe(sink, request, text, deadline);
+        return;
+      }
+      [[fallthrough]];
+    case Request::kLockInspect:
+    case Request::kLockList:
+      LinearizableRead(request, deadline, [push](Outcome o) { push(std::move(o.response)); });
       return;
     case Request::kSessionList: {
       Response r = adapter_->Read([](const StateMachine& sm) {
@@ -326,17 +367,17 @@ void Service::Forward(raft::NodeId leader, const Request& request, Clock::time_p
   node_->SendApp(leader, envelope.SerializeAsString());
 }
 
-void Service::LinearizableRange(const Request& request, Clock::time_point deadline, Done done) {
+void Service::LinearizableRead(const Request& request, Clock::time_point deadline, Done done) {
   node_->ReadIndex(deadline, [this, request, deadline, done](raft::ReadResult r) {
     if (r.status.ok()) {
-      done(Outcome{LocalRange(request), false});
+      done(Outcome{LocalRead(request), false});
       return;
     }
     const auto code = r.status.code();
     const bool transient = code == StatusCode::kUnavailable || code == StatusCode::kNotLeader ||
                            code == StatusCode::kAborted;
     if (transient && Clock::now() + kRetryDelay < deadline) {
-      RetryLater([this, request, deadline, done] { LinearizableRange(request, deadline, done); });
+      RetryLater([this, request, deadline, done] { LinearizableRead(request, deadline, done); });
       return;
     }
     done(ErrorOutcome(request.id(), Unavailable(r.status)));
@@ -350,14 +391,42 @@ void Service::RetryLater(std::function<void()> f) {
   });
 }
 
-Response Service::LocalRange(const Request& request) const {
-  Response r = adapter_->Read([&](const StateMachine& sm) { return sm.Range(request.range()); });
+Response Service::LocalRead(const Request& request) const {
+  Response r = adapter_->Read([&](const StateMachine& sm) {
+    switch (request.body_case()) {
+      case Request::kLockInspect:
+        return sm.LockInspect(request.lock_inspect());
+      case Request::kLockList:
+        return sm.LockList(request.lock_list());
+      case Request::kElectionLeader:
+        return sm.ElectionLeader(request.election_leader());
+      default:
+        return sm.Range(request.range());
+    }
+  });
   r.set_id(request.id());
   FillHeader(&r);
   return r;
 }
 
-void Service::OnConnectionClosed(uint64_t connection_id) { hub_->RemoveConnection(connection_id); }
+void Service::OnConnectionClosed(uint64_t connection_id) {
+  hub_->RemoveConnection(connection_id);
+  std::lock_guard lock(mu_);
+  // Its queued acquires stay queued (the session owns them); their events have
+  // nowhere to go.
+  for (auto it = lock_waiters_.begin(); it != lock_waiters_.end();) {
+    it = it->second.connection_id == connection_id ? lock_waiters_.erase(it) : std::next(it);
+  }
+  for (auto it = observers_.begin(); it != observers_.end();) {
+    auto& list = it->second;
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [&](const ElectionObserver& o) {
+                                return o.connection_id == connection_id;
+                              }),
+               list.end());
+    it = list.empty() ? observers_.erase(it) : std::next(it);
+  }
+}
 
 void Service::OnPeerPayload(raft::NodeId from, std::string payload) {
   auto envelope = std::make_shared<pb::PeerEnvelope>();
@@ -464,17 +533,27 @@ void Service::OnTick() {
       tracker_->Activate(sm.Sessions(), now);
       return 0;
     });
+    if (lock_tracker_ != nullptr) {
+      adapter_->Read([&](const StateMachine& sm) {
+        lock_tracker_->Activate(sm.LockWaits(), now);
+        return 0;
+      });
+    }
   } else if (lost_leadership) {
     tracker_->Deactivate();
+    if (lock_tracker_ != nullptr) lock_tracker_->Deactivate();
   }
   if (is_leader) {
     auto propose = [this](const coord::state::Command& c) {
       node_->Propose(c.SerializeAsString(), [](raft::ProposeResult r) {
         if (!r.status.ok())
-          spdlog::debug("server: session command failed: {}", r.status.ToString());
+          spdlog::debug("server: leader command failed: {}", r.status.ToString());
       });
     };
     if (auto expire = tracker_->TakeExpired(now)) propose(*expire);
+    if (lock_tracker_ != nullptr) {
+      for (const coord::state::Command& c : lock_tracker_->TakeExpired(now)) propose(c);
+    }
     bool checkpoint = false;
     {
       std::lock_guard lock(mu_);

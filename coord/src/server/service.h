@@ -7,9 +7,18 @@
 //     forwards the Request to the leader (PeerEnvelope.forward over
 //     Node::SendApp) and relays the ForwardReply. A write reserves its reply's
 //     place on the connection when it arrives (see outbound_queue.h).
-//   linearizable range reads: Node::ReadIndex, then read the local state.
+//   lock_acquire/release/revoke and election_campaign/resign/proclaim are writes
+//     like the above (client_id/sequence dedup applies).
+//   linearizable range reads, lock_inspect, lock_list, election_leader:
+//     Node::ReadIndex, then read the local state.
 //   serializable range reads, session_list, member_list, status: local.
 //   watch_create / watch_cancel: the WatchHub (works on every member).
+//   election_leader with observe: the reply, then ElectionLeader events on the
+//     connection (every member applies every change, so followers serve it too).
+// Pushed lock events: a queued acquire's LockEvent (grant or end of the wait)
+//   goes to the connection that sent it, on the member that served it, after its
+//   reply (service_locks.cc). The leader proposes LockWaitTimeout at the wait
+//   deadlines kept by the LockWaitTracker.
 //   member_add/promote/remove, transfer_leadership: on the leader (forwarded).
 // Deadlines: every request has one (timeout_ms or the default). Without a
 // leader, requests are retried until the deadline, then fail with UNAVAILABLE
@@ -35,6 +44,7 @@
 #include "coord/server/server.h"
 #include "peer.pb.h"
 #include "server/client_sink.h"
+#include "server/lock_wait_tracker.h"
 #include "server/metrics.h"
 #include "server/session_tracker.h"
 #include "server/state_adapter.h"
@@ -71,6 +81,8 @@ class Service {
   ~Service();
 
   void set_node(raft::Node* node) { node_ = node; }
+  // Optional (set before Start): the leader's lock wait deadlines; borrowed.
+  void set_lock_wait_tracker(LockWaitTracker* tracker) { lock_tracker_ = tracker; }
   void set_client_address(const std::string& address);
   void AddMember(uint64_t id, MemberInfo info);
 
@@ -87,6 +99,9 @@ class Service {
   void OnPeerPayload(raft::NodeId from, std::string payload);
   // Sessions ended by expiry (from the adapter, after apply).
   void OnSessionsExpired(const std::vector<int64_t>& ids);
+  // After every applied command (the node thread; must not block): pushes the
+  // LockEvents of queued acquires this member served, counts lock metrics.
+  void OnApplied(const ApplyResult& result);
 
   // For /readyz, /metrics and the status page.
   bool Ready() const;
@@ -115,12 +130,24 @@ class Service {
   void ProposeMembership(const coord::v1::Request& request, Clock::time_point deadline, Done done);
   void Forward(raft::NodeId leader, const coord::v1::Request& request, Clock::time_point deadline,
                Done done);
-  void LinearizableRange(const coord::v1::Request& request, Clock::time_point deadline, Done done);
+  void LinearizableRead(const coord::v1::Request& request, Clock::time_point deadline, Done done);
   void RetryLater(std::function<void()> f);
   void OnTick();
   void OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward);
 
-  coord::v1::Response LocalRange(const coord::v1::Request& request) const;
+  // The local answer to a read (range, lock_inspect, lock_list, election_leader).
+  coord::v1::Response LocalRead(const coord::v1::Request& request) const;
+  // A queued acquire's reply was delivered to `sink`: its later LockEvent goes there.
+  void RegisterLockWaiter(const std::shared_ptr<ClientSink>& sink, bool text,
+                          const coord::v1::Response& response);
+  void DeliverLockEvent(coord::v1::LockEvent event);
+  // election_leader with observe: reply with the current leader, push it as the
+  // first event and register the connection, atomically w.r.t. applied changes.
+  void Observe(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request,
+               bool text, Clock::time_point deadline);
+  void PushElectionChanges(const std::vector<ElectionChange>& changes);
+  // Hold-time bookkeeping from the replies this member serves.
+  void NoteLockReply(const coord::v1::Request& request, const coord::v1::Response& response);
   coord::v1::Response MemberList(uint64_t id) const;
   coord::v1::Response StatusResponse(uint64_t id) const;
   Outcome ErrorOutcome(uint64_t id, const Status& status, bool retryable = false) const;
@@ -135,6 +162,7 @@ class Service {
   SessionTracker* tracker_;
   Metrics* metrics_;
   raft::Node* node_ = nullptr;
+  LockWaitTracker* lock_tracker_ = nullptr;
   boost::asio::steady_timer timer_;
 
   mutable std::mutex mu_;  // guards everything below
@@ -144,6 +172,33 @@ class Service {
   std::map<uint64_t, PendingForward> forwards_;
   // Session id -> the connection that created or last kept it alive, and its framing.
   std::map<int64_t, std::pair<std::weak_ptr<ClientSink>, bool>> session_owners_;
+  // Queued acquires served by this member, by acquire_index: where their LockEvent
+  // goes. Entries leave when the event is delivered (or its connection is gone).
+  struct LockWaiterSink {
+    std::weak_ptr<ClientSink> sink;
+    uint64_t connection_id = 0;
+    bool text = false;
+  };
+  std::map<uint64_t, LockWaiterSink> lock_waiters_;
+  // Lock events applied before the acquire's reply reached this member (a grant can
+  // commit before a forwarded reply arrives), and events of acquires served by
+  // other members. Bounded: the oldest (lowest acquire_index) are dropped.
+  std::map<uint64_t, coord::v1::LockEvent> early_lock_events_;
+  // Apply-time bookkeeping for the wait-time metric: acquire_index -> queued at.
+  std::map<uint64_t, Clock::time_point> wait_started_;
+  // Election observers by election name (election_leader with observe); the last
+  // event sent to each, so a change seen both in the initial state and in a push
+  // is sent once.
+  struct ElectionObserver {
+    std::weak_ptr<ClientSink> sink;
+    uint64_t connection_id = 0;
+    bool text = false;
+    coord::v1::ElectionLeader last;
+  };
+  std::map<std::string, std::vector<ElectionObserver>> observers_;
+  // Hold-time metric for grants delivered by this member: (lock, session) -> granted
+  // at; observed when a release served here reports was_holder. Bounded.
+  std::map<std::pair<std::string, int64_t>, Clock::time_point> hold_started_;
   raft::NodeId last_leader_ = raft::kNoNode;
   bool was_leader_ = false;
   Clock::time_point next_checkpoint_{};

@@ -98,6 +98,8 @@ MetricsSnapshot Service::Gauges() const {
     g.compacted_revision = sm.compacted_revision();
     g.sessions = sm.Sessions().size();
     g.keys = sm.key_count();
+    g.lock_waiters = sm.LockWaits().size();
+    g.fencing_rejections = sm.fencing_rejections();
     return 0;
   });
   g.watches = hub_->size();

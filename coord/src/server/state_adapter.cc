@@ -34,10 +34,19 @@ std::string StateAdapter::Apply(raft::Index index, const std::string& data) {
         for (int64_t id : result.expired_sessions) tracker_->OnEnded(id);
         for (int64_t id : result.closed_sessions) tracker_->OnEnded(id);
       }
+      if (lock_tracker_ != nullptr && !result.duplicate) {
+        const auto now = LockWaitTracker::Clock::now();
+        for (const LockWaitState& w : result.lock_waits_queued) lock_tracker_->OnQueued(w, now);
+        for (const LockGrant& g : result.lock_grants) lock_tracker_->OnLeft(g.acquire_index);
+        for (const LockWaitEnded& e : result.lock_waits_ended) {
+          lock_tracker_->OnLeft(e.acquire_index);
+        }
+      }
     }
   }
   applied_commands_.fetch_add(1);
   if (on_expired_ && !result.expired_sessions.empty()) on_expired_(result.expired_sessions);
+  if (on_applied_) on_applied_(result);
   return result.response.SerializeAsString();
 }
 

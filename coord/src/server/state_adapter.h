@@ -24,6 +24,7 @@
 
 #include "coord/consensus/node.h"
 #include "coord/server/state_machine.h"
+#include "server/lock_wait_tracker.h"
 #include "server/session_tracker.h"
 #include "server/watch_hub.h"
 
@@ -51,6 +52,14 @@ class StateAdapter : public raft::StateMachine {
     on_expired_ = std::move(f);
   }
 
+  // Optional: the leader's lock wait deadlines, fed with queued and finished waits
+  // under the state lock (borrowed; must outlive the adapter).
+  void set_lock_wait_tracker(LockWaitTracker* tracker) { lock_tracker_ = tracker; }
+  // Called after every applied command (lock released) with its result, so the
+  // server can push lock grants/ends and election changes and count metrics.
+  // Must not block.
+  void set_on_applied(std::function<void(const ApplyResult&)> f) { on_applied_ = std::move(f); }
+
   uint64_t applied_commands() const { return applied_commands_.load(); }
 
  private:
@@ -59,6 +68,8 @@ class StateAdapter : public raft::StateMachine {
   WatchHub* hub_;
   SessionTracker* tracker_;
   std::function<void(const std::vector<int64_t>&)> on_expired_;
+  LockWaitTracker* lock_tracker_ = nullptr;
+  std::function<void(const ApplyResult&)> on_applied_;
   std::atomic<uint64_t> applied_commands_{0};
 };
 

@@ -67,5 +67,47 @@ TEST(StateAdapterTest, ReportsRenewalsAndExpiriesToTheTracker) {
   EXPECT_EQ(tracker.size(), 0u);
 }
 
+TEST(StateAdapterTest, ReportsLockWaitsToTheTrackerAndResultsToTheCallback) {
+  LockWaitTracker waits;
+  waits.Activate({}, LockWaitTracker::Clock::now());
+  StateAdapter a({}, nullptr, nullptr);
+  a.set_lock_wait_tracker(&waits);
+  std::vector<LockGrant> grants;
+  std::vector<LockWaitState> queued;
+  a.set_on_applied([&](const ApplyResult& r) {
+    grants.insert(grants.end(), r.lock_grants.begin(), r.lock_grants.end());
+    queued.insert(queued.end(), r.lock_waits_queued.begin(), r.lock_waits_queued.end());
+  });
+  uint64_t index = 0;
+  auto apply = [&](const coord::state::Command& c) {
+    return Decode(a.Apply(++index, c.SerializeAsString()));
+  };
+  coord::state::Command create;
+  create.mutable_session_create()->set_ttl_ms(10'000);
+  const int64_t s1 = apply(create).session_create().session_id();
+  const int64_t s2 = apply(create).session_create().session_id();
+  coord::state::Command acquire;
+  acquire.mutable_lock_acquire()->set_name("l");
+  acquire.mutable_lock_acquire()->set_session(s1);
+  ASSERT_TRUE(apply(acquire).lock_acquire().granted());
+  acquire.mutable_lock_acquire()->set_session(s2);
+  acquire.mutable_lock_acquire()->set_wait(true);
+  acquire.mutable_lock_acquire()->set_wait_timeout_ms(500);
+  const auto queued_reply = apply(acquire);
+  ASSERT_FALSE(queued_reply.lock_acquire().granted());
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued[0].session, s2);
+  EXPECT_EQ(waits.size(), 1u);
+
+  coord::state::Command release;
+  release.mutable_lock_release()->set_name("l");
+  release.mutable_lock_release()->set_session(s1);
+  apply(release);
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_EQ(grants[0].session, s2);
+  EXPECT_EQ(grants[0].acquire_index, queued_reply.lock_acquire().acquire_index());
+  EXPECT_EQ(waits.size(), 0u) << "a granted wait leaves the deadline tracker";
+}
+
 }  // namespace
 }  // namespace coord::server

@@ -1,0 +1,167 @@
+// Service: lock events and lock/election metrics (see service.h).
+//
+// A queued acquire is answered twice: its reply (queued, with acquire_index) and
+// later a LockEvent (granted with its token, or the wait ended). Both go to the
+// connection that sent the acquire, on the member that served it; the event is
+// queued only after the reply is in the connection's queue, so the reply always
+// comes first. The grant is applied on every member, in log order, possibly before
+// the (forwarded) reply reaches the serving member: such early events are kept
+// until the reply registers its waiter.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "server/service.h"
+
+namespace coord::server {
+namespace {
+
+// Early events kept at most (every member keeps the events of acquires served by
+// the others here too, until they are pushed out).
+constexpr size_t kMaxEarlyLockEvents = 4096;
+constexpr size_t kMaxHoldsTracked = 10'000;
+
+coord::v1::ErrorCode EndCode(LockWaitEndReason reason) {
+  switch (reason) {
+    case LockWaitEndReason::kTimedOut:
+      return coord::v1::TIMEOUT;
+    case LockWaitEndReason::kSessionEnded:
+      return coord::v1::SESSION_EXPIRED;
+    case LockWaitEndReason::kWithdrawn:
+      return coord::v1::NOT_FOUND;
+  }
+  return coord::v1::INTERNAL;
+}
+
+const char* EndMessage(LockWaitEndReason reason) {
+  switch (reason) {
+    case LockWaitEndReason::kTimedOut:
+      return "the wait timeout passed before the lock was granted";
+    case LockWaitEndReason::kSessionEnded:
+      return "the waiting session ended";
+    case LockWaitEndReason::kWithdrawn:
+      return "the wait was withdrawn by a release";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+void Service::OnApplied(const ApplyResult& result) {
+  if (result.duplicate) return;
+  const auto now = Clock::now();
+  const coord::v1::Response& r = result.response;
+  if (r.has_lock_acquire() && r.lock_acquire().granted()) metrics_->CountLockAcquired();
+  if (r.has_lock_revoke()) {
+    metrics_->CountLockRevocation(static_cast<uint64_t>(r.lock_revoke().revoked_sessions_size()));
+  }
+  for (size_t i = 0; i < result.election_changes.size(); ++i) metrics_->CountElectionChange();
+  if (!result.election_changes.empty()) PushElectionChanges(result.election_changes);
+  if (result.lock_grants.empty() && result.lock_waits_ended.empty() &&
+      result.lock_waits_queued.empty()) {
+    return;
+  }
+  std::vector<coord::v1::LockEvent> events;
+  {
+    std::lock_guard lock(mu_);
+    for (const LockWaitState& w : result.lock_waits_queued) wait_started_[w.acquire_index] = now;
+    for (const LockGrant& g : result.lock_grants) {
+      metrics_->CountLockAcquired();
+      auto it = wait_started_.find(g.acquire_index);
+      if (it != wait_started_.end()) {
+        metrics_->ObserveLockWait(now - it->second);
+        wait_started_.erase(it);
+      }
+      coord::v1::LockEvent e;
+      e.set_name(g.name);
+      e.set_session(g.session);
+      e.set_acquire_index(g.acquire_index);
+      e.set_granted(true);
+      e.set_token(g.token);
+      e.set_shared(g.shared);
+      events.push_back(std::move(e));
+    }
+    for (const LockWaitEnded& w : result.lock_waits_ended) {
+      wait_started_.erase(w.acquire_index);
+      if (w.reason == LockWaitEndReason::kTimedOut) metrics_->CountLockWaitTimeout();
+      if (w.reason == LockWaitEndReason::kSessionEnded) metrics_->CountLockWaitSessionEnded();
+      coord::v1::LockEvent e;
+      e.set_name(w.name);
+      e.set_session(w.session);
+      e.set_acquire_index(w.acquire_index);
+      e.mutable_error()->set_code(EndCode(w.reason));
+      e.mutable_error()->set_message(std::string(EndMessage(w.reason)) + " (lock " + w.name + ")");
+      events.push_back(std::move(e));
+    }
+  }
+  for (coord::v1::LockEvent& e : events) DeliverLockEvent(std::move(e));
+}
+
+void Service::DeliverLockEvent(coord::v1::LockEvent event) {
+  LockWaiterSink target;
+  {
+    std::lock_guard lock(mu_);
+    auto it = lock_waiters_.find(event.acquire_index());
+    if (it == lock_waiters_.end()) {
+      // Not (yet) registered here: the reply is still on its way, or another
+      // member served the acquire.
+      early_lock_events_[event.acquire_index()] = std::move(event);
+      while (early_lock_events_.size() > kMaxEarlyLockEvents) {
+        early_lock_events_.erase(early_lock_events_.begin());
+      }
+      return;
+    }
+    target = it->second;
+    lock_waiters_.erase(it);
+    if (event.granted() && hold_started_.size() < kMaxHoldsTracked) {
+      hold_started_[{event.name(), event.session()}] = Clock::now();
+    }
+  }
+  auto sink = target.sink.lock();
+  if (!sink) return;  // the connection is gone; a grant stands and can be inspected
+  coord::v1::ServerMessage m;
+  *m.mutable_lock() = std::move(event);
+  sink->Push(m, target.text);
+}
+
+void Service::RegisterLockWaiter(const std::shared_ptr<ClientSink>& sink, bool text,
+                                 const coord::v1::Response& response) {
+  const uint64_t index = response.lock_acquire().acquire_index();
+  if (index == 0) return;
+  coord::v1::LockEvent early;
+  {
+    std::lock_guard lock(mu_);
+    auto it = early_lock_events_.find(index);
+    if (it == early_lock_events_.end()) {
+      lock_waiters_[index] = LockWaiterSink{sink, sink->connection_id(), text};
+      return;
+    }
+    early = std::move(it->second);
+    early_lock_events_.erase(it);
+    if (early.granted() && hold_started_.size() < kMaxHoldsTracked) {
+      hold_started_[{early.name(), early.session()}] = Clock::now();
+    }
+  }
+  coord::v1::ServerMessage m;
+  *m.mutable_lock() = std::move(early);
+  sink->Push(m, text);
+}
+
+void Service::NoteLockReply(const coord::v1::Request& request,
+                            const coord::v1::Response& response) {
+  if (response.has_lock_acquire() && response.lock_acquire().granted()) {
+    std::lock_guard lock(mu_);
+    if (hold_started_.size() < kMaxHoldsTracked) {
+      hold_started_[{request.lock_acquire().name(), request.lock_acquire().session()}] =
+          Clock::now();
+    }
+  } else if (response.has_lock_release()) {
+    std::lock_guard lock(mu_);
+    auto it = hold_started_.find({request.lock_release().name(), request.lock_release().session()});
+    if (it == hold_started_.end()) return;
+    if (response.lock_release().was_holder()) metrics_->ObserveLockHold(Clock::now() - it->second);
+    hold_started_.erase(it);
+  }
+}
+
+}  // namespace coord::server

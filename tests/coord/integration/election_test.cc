@@ -1,0 +1,156 @@
+// Integration: elections over WebSocket on the real 3-member ensemble.
+#include <optional>
+#include <string>
+
+#include "lock_util.h"
+
+namespace coord::test {
+namespace {
+
+Response Campaign(WsClient& c, const std::string& name, int64_t session, const std::string& value,
+                  bool json = false) {
+  Request r;
+  r.mutable_election_campaign()->set_name(name);
+  r.mutable_election_campaign()->set_session(session);
+  r.mutable_election_campaign()->set_value(value);
+  auto resp = c.Call(r, json);
+  EXPECT_TRUE(resp.ok()) << resp.status();
+  return resp.ok() ? *resp : Response();
+}
+
+Response LeaderOf(WsClient& c, const std::string& name) {
+  Request r;
+  r.mutable_election_leader()->set_name(name);
+  auto resp = c.Call(r);
+  EXPECT_TRUE(resp.ok()) << resp.status();
+  return resp.ok() ? *resp : Response();
+}
+
+Response Proclaim(WsClient& c, const std::string& name, int64_t session,
+                  const std::string& value) {
+  Request r;
+  r.mutable_election_proclaim()->set_name(name);
+  r.mutable_election_proclaim()->set_session(session);
+  r.mutable_election_proclaim()->set_value(value);
+  auto resp = c.Call(r);
+  EXPECT_TRUE(resp.ok()) << resp.status();
+  return resp.ok() ? *resp : Response();
+}
+
+// The next pushed ElectionLeader event (other pushes are skipped).
+std::optional<coord::v1::ElectionLeader> NextElection(WsClient& c) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto m = c.NextPushed(std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now()));
+    if (!m.ok()) return std::nullopt;
+    if (m->has_election()) return m->election();
+  }
+  return std::nullopt;
+}
+
+TEST(Elections, CampaignProclaimAndFailoverToTheNextCandidate) {
+  auto a = Connect(Leader());
+  auto b = Connect(AFollower());
+  auto observer = Connect((AFollower() + 1) % 3);
+  const int64_t sa = NewSession(*a), sb = NewSession(*b);
+  const std::string name = Fresh("/e/primary");
+
+  // The observer (on a follower) starts before anyone campaigns: no leader.
+  Request observe;
+  observe.mutable_election_leader()->set_name(name);
+  observe.mutable_election_leader()->set_observe(true);
+  auto obs = observer->Call(observe);
+  ASSERT_TRUE(obs.ok());
+  ASSERT_TRUE(obs->has_error());
+  EXPECT_EQ(obs->error().code(), coord::v1::NOT_FOUND);
+  auto ev = NextElection(*observer);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->session(), 0);
+
+  Response ca = Campaign(*a, name, sa, "A");
+  ASSERT_TRUE(Ok(ca)) << ca.DebugString();
+  ASSERT_TRUE(ca.election_campaign().leader());
+  const int64_t term_a = ca.election_campaign().term();
+  EXPECT_GT(term_a, 0);
+  Response cb = Campaign(*b, name, sb, "B");
+  ASSERT_TRUE(Ok(cb)) << cb.DebugString();
+  EXPECT_FALSE(cb.election_campaign().leader());
+  EXPECT_EQ(cb.election_campaign().position(), 1);
+  ev = NextElection(*observer);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->session(), sa);
+  EXPECT_EQ(ev->value(), "A");
+  EXPECT_EQ(ev->term(), term_a);
+
+  Response l = LeaderOf(*observer, name);
+  ASSERT_TRUE(Ok(l)) << l.DebugString();
+  EXPECT_EQ(l.election_leader().leader().session(), sa);
+  EXPECT_EQ(l.election_leader().leader().value(), "A");
+
+  Response p = Proclaim(*a, name, sa, "A2");
+  ASSERT_TRUE(Ok(p)) << p.DebugString();
+  EXPECT_EQ(p.election_proclaim().term(), term_a);
+  l = LeaderOf(*observer, name);
+  EXPECT_EQ(l.election_leader().leader().value(), "A2");
+  ev = NextElection(*observer);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->value(), "A2");
+  EXPECT_EQ(ev->term(), term_a);
+  Response pb = Proclaim(*b, name, sb, "B!");
+  ASSERT_TRUE(pb.has_error());
+  EXPECT_EQ(pb.error().code(), coord::v1::CONFLICT);
+
+  // A's session ends: B leads with a higher term.
+  Request close;
+  close.mutable_session_close()->set_session_id(sa);
+  auto cl = a->Call(close);
+  ASSERT_TRUE(cl.ok());
+  ASSERT_TRUE(Ok(*cl)) << cl->DebugString();
+  l = LeaderOf(*observer, name);
+  ASSERT_TRUE(Ok(l)) << l.DebugString();
+  EXPECT_EQ(l.election_leader().leader().session(), sb);
+  EXPECT_EQ(l.election_leader().leader().value(), "B");
+  EXPECT_GT(l.election_leader().leader().term(), term_a);
+  ev = NextElection(*observer);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->session(), sb);
+  EXPECT_EQ(ev->value(), "B");
+  EXPECT_EQ(ev->term(), l.election_leader().leader().term());
+
+  Request resign;
+  resign.mutable_election_resign()->set_name(name);
+  resign.mutable_election_resign()->set_session(sb);
+  auto rs = b->Call(resign);
+  ASSERT_TRUE(rs.ok());
+  EXPECT_TRUE(Ok(*rs)) << rs->DebugString();
+  l = LeaderOf(*observer, name);
+  ASSERT_TRUE(l.has_error());
+  EXPECT_EQ(l.error().code(), coord::v1::NOT_FOUND);
+}
+
+TEST(Elections, JsonCampaign) {
+  auto a = Connect(AFollower());
+  const std::string name = Fresh("/e/json");
+  const int64_t sa = NewSession(*a, 10'000, true);
+  Response ca = Campaign(*a, name, sa, "v", true);
+  ASSERT_TRUE(Ok(ca)) << ca.DebugString();
+  EXPECT_TRUE(ca.election_campaign().leader());
+  EXPECT_GT(ca.election_campaign().term(), 0);
+  a->SendRaw("{\"id\":\"900002\",\"electionLeader\":{\"name\":\"" + name + "\"}}", true);
+  bool seen = false;
+  for (int i = 0; i < 10 && !seen; ++i) {
+    auto m = a->NextAny(5s);
+    ASSERT_TRUE(m.ok());
+    if (m->has_response() && m->response().id() == 900002) {
+      seen = true;
+      ASSERT_TRUE(Ok(m->response())) << m->DebugString();
+      EXPECT_EQ(m->response().election_leader().leader().session(), sa);
+      EXPECT_EQ(m->response().election_leader().leader().value(), "v");
+    }
+  }
+  EXPECT_TRUE(seen);
+}
+
+}  // namespace
+}  // namespace coord::test
