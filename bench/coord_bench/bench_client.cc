@@ -80,8 +80,11 @@ void BenchClient::RetryConnect() {
 }
 
 void BenchClient::Issue() {
-  if (shared_->Now() >= shared_->stop_ns.load()) return Finish();
+  // A multi-request operation runs to its end even past the stop time.
+  if (!op_open_ && shared_->Now() >= shared_->stop_ns.load()) return Finish();
   coord::v1::Request request;
+  context_.now_ns = shared_->Now();
+  context_.untimed = false;
   if (!workload_->Next(context_, &request)) return Finish();
   ++context_.issued;
   in_flight_id_ = next_id_++;
@@ -93,21 +96,34 @@ void BenchClient::Issue() {
   }
   frame_.clear();
   request.SerializeToString(&frame_);
-  start_ns_ = shared_->Now();
-  // Guard: a reply that never comes (stalled member) breaks the connection.
-  timer_.expires_after(std::chrono::milliseconds(config_.timeout_ms) + kReplyGrace);
-  timer_.async_wait([self = shared_from_this(), id = in_flight_id_](beast::error_code ec) {
-    if (ec || self->in_flight_id_ != id || !self->ws_) return;
-    beast::error_code ignored;
-    beast::get_lowest_layer(*self->ws_).socket().close(ignored);  // pending I/O fails
-  });
+  if (!op_open_) {
+    op_open_ = true;
+    op_untimed_ = context_.untimed;
+    start_ns_ = shared_->Now();
+  }
+  ArmGuard();
   ws_->async_write(net::buffer(frame_), [self = shared_from_this()](beast::error_code ec, size_t) {
     self->OnWrite(ec);
   });
 }
 
+void BenchClient::ArmGuard() {
+  // A reply (or push) that never comes (stalled member) breaks the connection.
+  const uint64_t seq = ++guard_seq_;
+  timer_.expires_after(std::chrono::milliseconds(config_.timeout_ms) + kReplyGrace);
+  timer_.async_wait([self = shared_from_this(), seq](beast::error_code ec) {
+    if (ec || self->guard_seq_ != seq || !self->op_open_ || !self->ws_) return;
+    beast::error_code ignored;
+    beast::get_lowest_layer(*self->ws_).socket().close(ignored);  // pending I/O fails
+  });
+}
+
 void BenchClient::OnWrite(beast::error_code ec) {
   if (ec) return OnBroken();
+  ReadNext();
+}
+
+void BenchClient::ReadNext() {
   ws_->async_read(buffer_,
                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
 }
@@ -122,26 +138,44 @@ void BenchClient::OnRead(beast::error_code ec) {
     // The server only sends well-formed frames; treat garbage as a broken link.
     return OnBroken();
   }
-  if (!message.has_response() || message.response().id() != in_flight_id_) {
-    // A pushed event or a stray reply: not ours, keep waiting.
-    ws_->async_read(
-        buffer_, [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
-    return;
+  context_.now_ns = shared_->Now();
+  Step step = Step::kIgnore;
+  if (message.has_response() && in_flight_id_ != 0 && message.response().id() == in_flight_id_) {
+    in_flight_id_ = 0;
+    step = workload_->OnReply(context_, message.response());
+  } else if (waiting_) {
+    step = workload_->OnPush(context_, message);
   }
-  const bool ok = message.response().error().code() == coord::v1::OK;
-  Complete(ok);
-  Issue();
+  switch (step) {
+    case Step::kIgnore:  // a pushed event or a stray reply: not ours, keep waiting
+      return ReadNext();
+    case Step::kWait:
+      waiting_ = true;
+      ArmGuard();  // the wait is bounded like a reply
+      return ReadNext();
+    case Step::kNext:
+      waiting_ = false;
+      return Issue();
+    case Step::kOk:
+    case Step::kFailed:
+      Complete(step == Step::kOk);
+      return Issue();
+  }
 }
 
 void BenchClient::Complete(bool ok) {
   timer_.cancel();
-  records_.push_back(OpRecord{start_ns_, shared_->Now(), ok});
+  ++guard_seq_;
+  // Bookkeeping that succeeded is not an operation; any failure is an error.
+  if (!ok || !op_untimed_) records_.push_back(OpRecord{start_ns_, shared_->Now(), ok});
   in_flight_id_ = 0;
+  waiting_ = false;
+  op_open_ = false;
   workload_->Done(context_, ok);
 }
 
 void BenchClient::OnBroken() {
-  if (in_flight_id_ != 0) Complete(false);
+  if (op_open_) Complete(false);
   beast::error_code ignored;
   beast::get_lowest_layer(*ws_).socket().close(ignored);
   ws_.reset();  // no I/O is pending on it: the closed loop has one operation at a time

@@ -2,6 +2,9 @@
 //
 // It connects to an endpoint, then loops: ask the workload for a request, send it
 // as a binary frame, wait for the Response with its id, record an OpRecord, repeat.
+// An operation may take several requests and pushed messages (the workload's
+// OnReply/OnPush steps, e.g. lock: acquire, wait for the grant, release); its
+// record spans the first request to the last reply.
 // A non-OK reply is a failed operation; a dropped connection or a reply later than
 // the request's deadline + 2 s fails the operation in flight, and the client
 // reconnects to the next endpoint (round-robin) and continues. It stops (closing
@@ -73,6 +76,11 @@ class BenchClient : public std::enable_shared_from_this<BenchClient> {
   void Issue();
   void OnWrite(boost::beast::error_code ec);
   void OnRead(boost::beast::error_code ec);
+  void ReadNext();
+  // Guards the wait for a reply or a pushed message: when it passes, the
+  // connection is closed (pending I/O fails, the operation fails).
+  void ArmGuard();
+  // Ends the operation (possibly several requests): records it, tells the workload.
   void Complete(bool ok);
   // The connection broke: fails the operation in flight, reconnects elsewhere.
   void OnBroken();
@@ -92,7 +100,11 @@ class BenchClient : public std::enable_shared_from_this<BenchClient> {
   uint64_t sequence_ = 0;      // last exactly-once sequence used
   uint64_t next_id_ = 1;       // request ids on this client
   uint64_t in_flight_id_ = 0;  // 0: no request in flight
-  int64_t start_ns_ = 0;
+  bool waiting_ = false;       // the operation waits for a pushed message
+  bool op_open_ = false;       // an operation started and has not completed
+  bool op_untimed_ = false;    // its first request was bookkeeping (ClientContext)
+  uint64_t guard_seq_ = 0;     // identifies the armed guard
+  int64_t start_ns_ = 0;       // when the operation's first request was sent
   std::string frame_;  // the request being written (must outlive async_write)
   std::vector<OpRecord> records_;
 };

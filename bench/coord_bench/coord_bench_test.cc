@@ -41,6 +41,11 @@ TEST(OptionsTest, ModeSpecificFlags) {
   EXPECT_EQ(f->kill_pid, 1234);
   EXPECT_EQ(f->kill_endpoint, "127.0.0.1:1");
   EXPECT_TRUE(Parse({"x", "--help"})->help);
+  auto lock = Parse({"lock", "--clients", "8", "--warmup", "1", "--duration", "4"});
+  ASSERT_TRUE(lock.ok()) << lock.status().message();
+  EXPECT_EQ(lock->mode, Mode::kLock);
+  EXPECT_EQ(lock->clients, 8);
+  EXPECT_EQ(lock->duration_s, 4.0);
 }
 
 TEST(OptionsTest, BadInputIsAClearError) {
@@ -65,7 +70,9 @@ TEST(OptionsTest, BadInputIsAClearError) {
       {"failover", "--kill-endpoint", "127.0.0.1:7420"},
       {"failover", "--kill-pid", "123", "--kill-endpoint", "127.0.0.1:7420"},  // no others
       {"write", "--kill-pid", "123"},
-      {"lock"},
+      {"lock", "--count", "5"},
+      {"lock", "--serializable"},
+      {"lock", "--clients", "0"},
   };
   for (const auto& args : bad) {
     auto o = Parse(args);
@@ -204,6 +211,120 @@ TEST(WorkloadTest, FillRetriesFailuresAndLoadsEachKeyOnce) {
   EXPECT_EQ(written.count(failed_key), 1u);
   coord::v1::Request r;
   EXPECT_FALSE(f.Next(a, &r));
+}
+
+// Drives one client of the lock workload through a reply.
+Step Reply(LockWorkload& w, ClientContext& c, coord::v1::Response response) {
+  return w.OnReply(c, response);
+}
+
+TEST(WorkloadTest, LockCycleCreatesSessionThenAcquiresWaitsAndReleases) {
+  LockWorkload w("/l", 9000, 5000);
+  ClientContext c;
+  coord::v1::Request req;
+  ASSERT_TRUE(w.Next(c, &req));  // no session yet: create one (bookkeeping)
+  ASSERT_TRUE(req.has_session_create());
+  EXPECT_EQ(req.session_create().ttl_ms(), 9000);
+  EXPECT_TRUE(c.untimed);
+  coord::v1::Response created;
+  created.mutable_session_create()->set_session_id(42);
+  created.mutable_session_create()->set_ttl_ms(9000);
+  EXPECT_EQ(Reply(w, c, created), Step::kOk);
+  w.Done(c, true);
+  EXPECT_EQ(c.keepalive_due_ns, 3'000'000'000);
+
+  // A cycle: acquire queued, an unrelated push is ignored, our grant -> release.
+  c.now_ns = 1;
+  req.Clear();
+  ASSERT_TRUE(w.Next(c, &req));
+  ASSERT_TRUE(req.has_lock_acquire());
+  EXPECT_FALSE(c.untimed);
+  EXPECT_EQ(req.lock_acquire().name(), "/l");
+  EXPECT_EQ(req.lock_acquire().session(), 42);
+  EXPECT_TRUE(req.lock_acquire().wait());
+  EXPECT_EQ(req.lock_acquire().wait_timeout_ms(), 5000);
+  coord::v1::Response queued;
+  queued.mutable_lock_acquire()->set_position(1);
+  queued.mutable_lock_acquire()->set_acquire_index(77);
+  EXPECT_EQ(Reply(w, c, queued), Step::kWait);
+  coord::v1::ServerMessage push;
+  push.mutable_lock()->set_name("/l");
+  push.mutable_lock()->set_session(42);
+  push.mutable_lock()->set_acquire_index(76);  // an older acquire's event
+  push.mutable_lock()->set_granted(true);
+  EXPECT_EQ(w.OnPush(c, push), Step::kIgnore);
+  push.mutable_lock()->set_acquire_index(77);
+  EXPECT_EQ(w.OnPush(c, push), Step::kNext);
+  req.Clear();
+  ASSERT_TRUE(w.Next(c, &req));
+  ASSERT_TRUE(req.has_lock_release());
+  EXPECT_EQ(req.lock_release().session(), 42);
+  coord::v1::Response released;
+  released.mutable_lock_release()->set_was_holder(true);
+  EXPECT_EQ(Reply(w, c, released), Step::kOk);
+  w.Done(c, true);
+
+  // Granted at once: straight to the release.
+  req.Clear();
+  ASSERT_TRUE(w.Next(c, &req));
+  ASSERT_TRUE(req.has_lock_acquire());
+  coord::v1::Response granted;
+  granted.mutable_lock_acquire()->set_granted(true);
+  granted.mutable_lock_acquire()->set_token(9);
+  EXPECT_EQ(Reply(w, c, granted), Step::kNext);
+  req.Clear();
+  ASSERT_TRUE(w.Next(c, &req));
+  EXPECT_TRUE(req.has_lock_release());
+  released.mutable_lock_release()->set_was_holder(false);  // lost the lock meanwhile
+  EXPECT_EQ(Reply(w, c, released), Step::kFailed);
+  w.Done(c, false);
+
+  // After a failed cycle: a cleanup release first; NOT_FOUND there is fine.
+  req.Clear();
+  ASSERT_TRUE(w.Next(c, &req));
+  ASSERT_TRUE(req.has_lock_release());
+  EXPECT_TRUE(c.untimed);
+  coord::v1::Response not_found;
+  not_found.mutable_error()->set_code(coord::v1::NOT_FOUND);
+  EXPECT_EQ(Reply(w, c, not_found), Step::kOk);
+  w.Done(c, true);
+
+  // Keepalive once due; an expired session is created again.
+  c.now_ns = 3'000'000'000;
+  req.Clear();
+  ASSERT_TRUE(w.Next(c, &req));
+  ASSERT_TRUE(req.has_session_keepalive());
+  EXPECT_EQ(req.session_keepalive().session_id(), 42);
+  coord::v1::Response expired;
+  expired.mutable_error()->set_code(coord::v1::SESSION_EXPIRED);
+  EXPECT_EQ(Reply(w, c, expired), Step::kFailed);
+  w.Done(c, false);
+  req.Clear();
+  ASSERT_TRUE(w.Next(c, &req));
+  EXPECT_TRUE(req.has_session_create());
+}
+
+TEST(WorkloadTest, LockWaitThatEndsWithoutGrantFails) {
+  LockWorkload w("/l", 10000, 100);
+  ClientContext c;
+  c.session = 5;
+  c.keepalive_due_ns = INT64_MAX;
+  coord::v1::Request req;
+  ASSERT_TRUE(w.Next(c, &req));
+  coord::v1::Response queued;
+  queued.mutable_lock_acquire()->set_acquire_index(3);
+  ASSERT_EQ(w.OnReply(c, queued), Step::kWait);
+  coord::v1::ServerMessage push;
+  push.mutable_lock()->set_name("/l");
+  push.mutable_lock()->set_session(5);
+  push.mutable_lock()->set_acquire_index(3);
+  push.mutable_lock()->mutable_error()->set_code(coord::v1::TIMEOUT);
+  EXPECT_EQ(w.OnPush(c, push), Step::kFailed);
+  w.Done(c, false);
+  req.Clear();
+  ASSERT_TRUE(w.Next(c, &req));
+  EXPECT_TRUE(req.has_lock_release());  // withdraw whatever may remain
+  EXPECT_EQ(c.session, 5);
 }
 
 }  // namespace

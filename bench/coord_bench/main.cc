@@ -23,6 +23,8 @@ constexpr auto kConnectTimeout = std::chrono::seconds(10);
 // fill gives up when no put succeeded for this long (every member gone).
 constexpr int64_t kFillStallNs = 30'000'000'000;
 constexpr int kPreloadClients = 16;
+// lock: each client's session; kept alive every ttl/3, so it outlives slow cycles.
+constexpr int64_t kLockSessionTtlMs = 10'000;
 
 int64_t SecondsToNs(double s) { return static_cast<int64_t>(s * 1e9); }
 
@@ -158,6 +160,11 @@ int Main(const Options& o) {
     if (!loaded.ok()) return Fail(Status::Unavailable("preload: " + loaded.status().message()));
     workload = std::make_unique<ReadWorkload>(prefix, o.read_keys, o.serializable);
     name = o.serializable ? "read-serializable" : "read";
+  } else if (o.mode == Mode::kLock) {
+    // One lock name per run, shared by every client; waits end at the request timeout.
+    workload = std::make_unique<LockWorkload>("/bench/lock/" + std::string(tag), kLockSessionTtlMs,
+                                              o.timeout_ms);
+    name = "lock";
   } else {
     workload = std::make_unique<WriteWorkload>("/bench/write/" + std::string(tag), value);
     name = o.mode == Mode::kFailover ? "failover" : "write";

@@ -35,6 +35,12 @@ const char kUsage[] =
     "                        the completion of the first successful write that started\n"
     "                        after it (-1 if none did). Kill the leader to measure an\n"
     "                        election; see the `leader` mode.\n"
+    "  lock                  each client acquires (waiting, FIFO) and releases ONE lock\n"
+    "                        name shared by all clients; one operation = acquire sent\n"
+    "                        to release replied, including the wait for the pushed\n"
+    "                        grant (workload \"lock\"). Each client holds a session\n"
+    "                        (ttl 10 s, keepalive every ttl/3 between cycles, not\n"
+    "                        counted); --clients 1 is uncontended\n"
     "  leader                print the client address of the current leader (helper)\n"
     "\n"
     "flags:\n"
@@ -91,9 +97,9 @@ Result<Mode> ParseMode(const std::string& s) {
   if (s == "fill") return Mode::kFill;
   if (s == "failover") return Mode::kFailover;
   if (s == "leader") return Mode::kLeader;
-  if (s == "lock") return Status::InvalidArgument("mode 'lock' is not implemented yet");
+  if (s == "lock") return Mode::kLock;
   return Status::InvalidArgument("unknown mode '" + s +
-                                 "' (write, read, fill, failover, leader; see --help)");
+                                 "' (write, read, fill, failover, leader, lock; see --help)");
 }
 
 }  // namespace

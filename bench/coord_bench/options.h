@@ -14,7 +14,7 @@
 
 namespace coord::bench {
 
-enum class Mode { kWrite, kRead, kFill, kFailover, kLeader };
+enum class Mode { kWrite, kRead, kFill, kFailover, kLeader, kLock };
 
 struct Options {
   Mode mode = Mode::kWrite;
