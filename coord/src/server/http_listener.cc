@@ -201,6 +201,11 @@ void HttpListener::DoAccept() {
           if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
           spdlog::warn("server: accept failed: {}", ec.message());
         } else {
+          // Replies and pushed events are small separate writes; with Nagle on, a
+          // push queued behind an unacknowledged reply waits for the client's
+          // delayed ACK (~40 ms), which made every contended lock handover slow.
+          beast::error_code ignored;
+          socket.set_option(tcp::no_delay(true), ignored);
           std::make_shared<HttpSession>(std::move(socket), self->next_connection_id_.fetch_add(1),
                                         self->service_, self->metrics_, self->limits_)
               ->Run();
