@@ -63,6 +63,17 @@ std::string Metrics::Render(const MetricsSnapshot& g) const {
           g.fencing_rejections);
   counter("coord_election_leader_changes_total", "Election leader changes and proclaims.",
           election_changes_.load());
+  counter("coord_tpc_begun_total", "2PC transactions begun.", tpc_begun_.load());
+  counter("coord_tpc_committed_total", "2PC transactions decided COMMITTED.",
+          tpc_committed_.load());
+  counter("coord_tpc_aborted_total", "2PC transactions decided ABORTED (a NO or the timeout).",
+          tpc_aborted_.load());
+  gauge("coord_tpc_in_doubt", "2PC transactions PREPARING (begun, not yet decided).",
+        g.tpc_in_doubt);
+  gauge("coord_tpc_remembered",
+        "2PC transactions remembered (in doubt, or decided and "
+        "awaiting acknowledgements).",
+        g.tpc_remembered);
   std::lock_guard lock(mu_);
   o << "# HELP coord_requests_total Client requests by type.\n"
        "# TYPE coord_requests_total counter\n";

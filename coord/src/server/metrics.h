@@ -27,6 +27,8 @@ struct MetricsSnapshot {
   uint64_t keys = 0;
   uint64_t lock_waiters = 0;        // queued lock acquires (from the state)
   uint64_t fencing_rejections = 0;  // StateMachine::fencing_rejections()
+  uint64_t tpc_in_doubt = 0;        // PREPARING 2PC transactions (from the state)
+  uint64_t tpc_remembered = 0;      // every remembered 2PC transaction
 };
 
 class Metrics {
@@ -44,6 +46,9 @@ class Metrics {
   void CountLockWaitSessionEnded() { lock_wait_session_ended_.fetch_add(1); }
   void CountLockRevocation(uint64_t n) { lock_revocations_.fetch_add(n); }
   void CountElectionChange() { election_changes_.fetch_add(1); }
+  // 2PC decisions as applied on this member since it started.
+  void CountTpcBegun() { tpc_begun_.fetch_add(1); }
+  void CountTpcDecided(bool committed) { (committed ? tpc_committed_ : tpc_aborted_).fetch_add(1); }
   void CountBadFrame() { bad_frames_.fetch_add(1); }
   void ConnectionOpened() { connections_.fetch_add(1); }
   void ConnectionClosed() { connections_.fetch_sub(1); }
@@ -68,6 +73,9 @@ class Metrics {
   std::atomic<uint64_t> lock_wait_session_ended_{0};
   std::atomic<uint64_t> lock_revocations_{0};
   std::atomic<uint64_t> election_changes_{0};
+  std::atomic<uint64_t> tpc_begun_{0};
+  std::atomic<uint64_t> tpc_committed_{0};
+  std::atomic<uint64_t> tpc_aborted_{0};
   uint64_t lock_waits_ = 0;  // guarded by mu_
   double lock_wait_seconds_ = 0;
   uint64_t lock_holds_ = 0;

@@ -15,11 +15,12 @@
 #include "coord/consensus/tcp_transport.h"
 #include "server/http_listener.h"
 #include "server/identity.h"
+#include "server/lock_wait_tracker.h"
 #include "server/metrics.h"
 #include "server/service.h"
-#include "server/lock_wait_tracker.h"
 #include "server/session_tracker.h"
 #include "server/state_adapter.h"
+#include "server/tpc_timer_tracker.h"
 #include "server/watch_hub.h"
 
 namespace coord::server {
@@ -32,6 +33,7 @@ class Server::Impl {
                              options_.limits.max_pending_events_per_watch}),
         adapter_(options_.state, &hub_, &tracker_) {
     adapter_.set_lock_wait_tracker(&lock_tracker_);
+    adapter_.set_tpc_timer_tracker(&tpc_tracker_);
   }
 
   Status Open();
@@ -44,6 +46,7 @@ class Server::Impl {
   WatchHub hub_;
   SessionTracker tracker_;
   LockWaitTracker lock_tracker_;
+  TpcTimerTracker tpc_tracker_;
   StateAdapter adapter_;
   Metrics metrics_;
   boost::asio::io_context io_;
@@ -106,6 +109,7 @@ Status Server::Impl::Open() {
   adapter_.set_on_sessions_expired(
       [svc = service_.get()](const std::vector<int64_t>& ids) { svc->OnSessionsExpired(ids); });
   service_->set_lock_wait_tracker(&lock_tracker_);
+  service_->set_tpc_timer_tracker(&tpc_tracker_);
   adapter_.set_on_applied([svc = service_.get()](const ApplyResult& r) { svc->OnApplied(r); });
 
   raft::NodeOptions node_options;

@@ -35,6 +35,10 @@ bool IsWrite(Request::BodyCase c) {
     case Request::kElectionCampaign:
     case Request::kElectionResign:
     case Request::kElectionProclaim:
+    case Request::kTpcBegin:
+    case Request::kTpcVote:
+    case Request::kTpcAck:
+    case Request::kTopicCommitOffset:
       return true;
     default:
       return false;
@@ -98,6 +102,18 @@ coord::state::Command CommandFromRequest(const Request& request) {
       break;
     case Request::kElectionProclaim:
       *c.mutable_election_proclaim() = request.election_proclaim();
+      break;
+    case Request::kTpcBegin:
+      *c.mutable_tpc_begin() = request.tpc_begin();
+      break;
+    case Request::kTpcVote:
+      *c.mutable_tpc_vote() = request.tpc_vote();
+      break;
+    case Request::kTpcAck:
+      *c.mutable_tpc_ack() = request.tpc_ack();
+      break;
+    case Request::kTopicCommitOffset:
+      *c.mutable_topic_commit_offset() = request.topic_commit_offset();
       break;
     default:
       break;
@@ -240,8 +256,16 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
         return;
       }
       [[fallthrough]];
+    case Request::kTpcList:
+      if (request.tpc_list().subscribe()) {
+        SubscribeParticipant(sink, request, text, deadline);
+        return;
+      }
+      [[fallthrough]];
     case Request::kLockInspect:
     case Request::kLockList:
+    case Request::kTpcGet:
+    case Request::kTopicRead:
       LinearizableRead(request, deadline, [push](Outcome o) { push(std::move(o.response)); });
       return;
     case Request::kSessionList: {
@@ -384,6 +408,28 @@ void Service::LinearizableRead(const Request& request, Clock::time_point deadlin
   });
 }
 
+void Service::AfterReadIndex(const std::shared_ptr<ClientSink>& sink, const Request& request,
+                             bool text, Clock::time_point deadline, std::function<void()> f) {
+  node_->ReadIndex(deadline, [this, sink, request, text, deadline, f](raft::ReadResult r) {
+    if (r.status.ok()) {
+      f();
+      return;
+    }
+    const auto code = r.status.code();
+    const bool transient = code == StatusCode::kUnavailable || code == StatusCode::kNotLeader ||
+                           code == StatusCode::kAborted;
+    if (transient && Clock::now() + kRetryDelay < deadline) {
+      RetryLater([this, sink, request, text, deadline, f] {
+        AfterReadIndex(sink, request, text, deadline, f);
+      });
+      return;
+    }
+    ServerMessage m;
+    *m.mutable_response() = ErrorOutcome(request.id(), Unavailable(r.status)).response;
+    sink->Push(m, text);
+  });
+}
+
 void Service::RetryLater(std::function<void()> f) {
   auto timer = std::make_shared<boost::asio::steady_timer>(io_, kRetryDelay);
   timer->async_wait([timer, f = std::move(f)](boost::system::error_code ec) {
@@ -400,6 +446,12 @@ Response Service::LocalRead(const Request& request) const {
         return sm.LockList(request.lock_list());
       case Request::kElectionLeader:
         return sm.ElectionLeader(request.election_leader());
+      case Request::kTpcGet:
+        return sm.TpcGet(request.tpc_get());
+      case Request::kTpcList:
+        return sm.TpcList(request.tpc_list());
+      case Request::kTopicRead:
+        return sm.TopicRead(request.topic_read());
       default:
         return sm.Range(request.range());
     }
@@ -419,12 +471,19 @@ void Service::OnConnectionClosed(uint64_t connection_id) {
   }
   for (auto it = observers_.begin(); it != observers_.end();) {
     auto& list = it->second;
-    list.erase(std::remove_if(list.begin(), list.end(),
-                              [&](const ElectionObserver& o) {
-                                return o.connection_id == connection_id;
-                              }),
-               list.end());
+    list.erase(
+        std::remove_if(list.begin(), list.end(),
+                       [&](const ElectionObserver& o) { return o.connection_id == connection_id; }),
+        list.end());
     it = list.empty() ? observers_.erase(it) : std::next(it);
+  }
+  for (auto it = participants_.begin(); it != participants_.end();) {
+    auto& list = it->second;
+    list.erase(
+        std::remove_if(list.begin(), list.end(),
+                       [&](const ParticipantSink& p) { return p.connection_id == connection_id; }),
+        list.end());
+    it = list.empty() ? participants_.erase(it) : std::next(it);
   }
 }
 
@@ -539,20 +598,29 @@ void Service::OnTick() {
         return 0;
       });
     }
+    if (tpc_tracker_ != nullptr) {
+      adapter_->Read([&](const StateMachine& sm) {
+        tpc_tracker_->Activate(sm.PendingTxnDeadlines(), now);
+        return 0;
+      });
+    }
   } else if (lost_leadership) {
     tracker_->Deactivate();
     if (lock_tracker_ != nullptr) lock_tracker_->Deactivate();
+    if (tpc_tracker_ != nullptr) tpc_tracker_->Deactivate();
   }
   if (is_leader) {
     auto propose = [this](const coord::state::Command& c) {
       node_->Propose(c.SerializeAsString(), [](raft::ProposeResult r) {
-        if (!r.status.ok())
-          spdlog::debug("server: leader command failed: {}", r.status.ToString());
+        if (!r.status.ok()) spdlog::debug("server: leader command failed: {}", r.status.ToString());
       });
     };
     if (auto expire = tracker_->TakeExpired(now)) propose(*expire);
     if (lock_tracker_ != nullptr) {
       for (const coord::state::Command& c : lock_tracker_->TakeExpired(now)) propose(c);
+    }
+    if (tpc_tracker_ != nullptr) {
+      for (const coord::state::Command& c : tpc_tracker_->TakeExpired(now)) propose(c);
     }
     bool checkpoint = false;
     {

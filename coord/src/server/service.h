@@ -20,6 +20,12 @@
 //   reply (service_locks.cc). The leader proposes LockWaitTimeout at the wait
 //   deadlines kept by the LockWaitTracker.
 //   member_add/promote/remove, transfer_leadership: on the leader (forwarded).
+// 2PC and topics: tpc_begin/vote/ack and topic_commit_offset are writes;
+//   tpc_get, tpc_list and topic_read are linearizable reads. tpc_list with
+//   subscribe replies with the participant's list, then pushes a TpcEvent for
+//   every later prepare and decision that names the participant (service_tpc.cc;
+//   every member applies every decision, so followers serve it too). The leader
+//   proposes TpcTimeout / TpcForget at the deadlines kept by the TpcTimerTracker.
 // Deadlines: every request has one (timeout_ms or the default). Without a
 // leader, requests are retried until the deadline, then fail with UNAVAILABLE
 // (leader_hint = the leader's client address when known). A request is never
@@ -45,6 +51,7 @@
 #include "peer.pb.h"
 #include "server/client_sink.h"
 #include "server/lock_wait_tracker.h"
+#include "server/tpc_timer_tracker.h"
 #include "server/metrics.h"
 #include "server/session_tracker.h"
 #include "server/state_adapter.h"
@@ -83,6 +90,8 @@ class Service {
   void set_node(raft::Node* node) { node_ = node; }
   // Optional (set before Start): the leader's lock wait deadlines; borrowed.
   void set_lock_wait_tracker(LockWaitTracker* tracker) { lock_tracker_ = tracker; }
+  // Optional (set before Start): the leader's 2PC timers; borrowed.
+  void set_tpc_timer_tracker(TpcTimerTracker* tracker) { tpc_tracker_ = tracker; }
   void set_client_address(const std::string& address);
   void AddMember(uint64_t id, MemberInfo info);
 
@@ -146,6 +155,16 @@ class Service {
   void Observe(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request,
                bool text, Clock::time_point deadline);
   void PushElectionChanges(const std::vector<ElectionChange>& changes);
+  // tpc_list with subscribe: reply with the participant's list and register the
+  // connection for its TpcEvents, atomically w.r.t. applied changes.
+  void SubscribeParticipant(const std::shared_ptr<ClientSink>& sink,
+                            const coord::v1::Request& request, bool text,
+                            Clock::time_point deadline);
+  void PushTpcEvents(const ApplyResult& result);
+  // Reads that wait for a ReadIndex and retry transient failures until the
+  // deadline, then run `f` (Observe, SubscribeParticipant).
+  void AfterReadIndex(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request,
+                      bool text, Clock::time_point deadline, std::function<void()> f);
   // Hold-time bookkeeping from the replies this member serves.
   void NoteLockReply(const coord::v1::Request& request, const coord::v1::Response& response);
   coord::v1::Response MemberList(uint64_t id) const;
@@ -163,6 +182,7 @@ class Service {
   Metrics* metrics_;
   raft::Node* node_ = nullptr;
   LockWaitTracker* lock_tracker_ = nullptr;
+  TpcTimerTracker* tpc_tracker_ = nullptr;
   boost::asio::steady_timer timer_;
 
   mutable std::mutex mu_;  // guards everything below
@@ -196,6 +216,13 @@ class Service {
     coord::v1::ElectionLeader last;
   };
   std::map<std::string, std::vector<ElectionObserver>> observers_;
+  // Subscribed 2PC participants by participant name (tpc_list with subscribe).
+  struct ParticipantSink {
+    std::weak_ptr<ClientSink> sink;
+    uint64_t connection_id = 0;
+    bool text = false;
+  };
+  std::map<std::string, std::vector<ParticipantSink>> participants_;
   // Hold-time metric for grants delivered by this member: (lock, session) -> granted
   // at; observed when a release served here reports was_holder. Bounded.
   std::map<std::pair<std::string, int64_t>, Clock::time_point> hold_started_;

@@ -14,22 +14,7 @@ namespace coord::server {
 
 void Service::Observe(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request,
                       bool text, Clock::time_point deadline) {
-  node_->ReadIndex(deadline, [this, sink, request, text, deadline](raft::ReadResult r) {
-    if (!r.status.ok()) {
-      const auto code = r.status.code();
-      const bool transient = code == StatusCode::kUnavailable ||
-                             code == StatusCode::kNotLeader || code == StatusCode::kAborted;
-      if (transient && Clock::now() + std::chrono::milliseconds(25) < deadline) {
-        RetryLater([this, sink, request, text, deadline] {
-          Observe(sink, request, text, deadline);
-        });
-        return;
-      }
-      coord::v1::ServerMessage m;
-      *m.mutable_response() = ErrorOutcome(request.id(), r.status).response;
-      sink->Push(m, text);
-      return;
-    }
+  AfterReadIndex(sink, request, text, deadline, [this, sink, request, text] {
     coord::v1::Response header;
     FillHeader(&header);
     adapter_->Read([&](const StateMachine& sm) {

@@ -1,4 +1,5 @@
-// Service: lock events and lock/election metrics (see service.h).
+// Service: lock events, lock/election/2PC metrics, and the dispatch of applied
+// results to the pushes (see service.h).
 //
 // A queued acquire is answered twice: its reply (queued, with acquire_index) and
 // later a LockEvent (granted with its token, or the wait ended). Both go to the
@@ -57,6 +58,11 @@ void Service::OnApplied(const ApplyResult& result) {
   }
   for (size_t i = 0; i < result.election_changes.size(); ++i) metrics_->CountElectionChange();
   if (!result.election_changes.empty()) PushElectionChanges(result.election_changes);
+  for (size_t i = 0; i < result.tpc_prepares.size(); ++i) metrics_->CountTpcBegun();
+  for (const TpcDecision& d : result.tpc_decisions) {
+    metrics_->CountTpcDecided(d.state == coord::v1::TPC_COMMITTED);
+  }
+  if (!result.tpc_prepares.empty() || !result.tpc_decisions.empty()) PushTpcEvents(result);
   if (result.lock_grants.empty() && result.lock_waits_ended.empty() &&
       result.lock_waits_queued.empty()) {
     return;

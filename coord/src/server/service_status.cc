@@ -100,6 +100,12 @@ MetricsSnapshot Service::Gauges() const {
     g.keys = sm.key_count();
     g.lock_waiters = sm.LockWaits().size();
     g.fencing_rejections = sm.fencing_rejections();
+    const std::vector<TpcTimer> txns = sm.PendingTxnDeadlines();
+    g.tpc_remembered = txns.size();
+    g.tpc_in_doubt =
+        static_cast<uint64_t>(std::count_if(txns.begin(), txns.end(), [](const TpcTimer& t) {
+          return t.kind == TpcTimerKind::kTimeout;
+        }));
     return 0;
   });
   g.watches = hub_->size();

@@ -42,6 +42,11 @@ std::string StateAdapter::Apply(raft::Index index, const std::string& data) {
           lock_tracker_->OnLeft(e.acquire_index);
         }
       }
+      if (tpc_tracker_ != nullptr && !result.duplicate) {
+        const auto now = TpcTimerTracker::Clock::now();
+        for (const TpcTimer& t : result.tpc_timers) tpc_tracker_->OnTimer(t, now);
+        for (uint64_t id : result.tpc_forgotten) tpc_tracker_->OnForgotten(id);
+      }
     }
   }
   applied_commands_.fetch_add(1);

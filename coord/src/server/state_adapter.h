@@ -26,6 +26,7 @@
 #include "coord/server/state_machine.h"
 #include "server/lock_wait_tracker.h"
 #include "server/session_tracker.h"
+#include "server/tpc_timer_tracker.h"
 #include "server/watch_hub.h"
 
 namespace coord::server {
@@ -55,6 +56,9 @@ class StateAdapter : public raft::StateMachine {
   // Optional: the leader's lock wait deadlines, fed with queued and finished waits
   // under the state lock (borrowed; must outlive the adapter).
   void set_lock_wait_tracker(LockWaitTracker* tracker) { lock_tracker_ = tracker; }
+  // Optional: the leader's 2PC timeout/retention timers, fed with the timers and
+  // forgotten transactions of every apply under the state lock (borrowed).
+  void set_tpc_timer_tracker(TpcTimerTracker* tracker) { tpc_tracker_ = tracker; }
   // Called after every applied command (lock released) with its result, so the
   // server can push lock grants/ends and election changes and count metrics.
   // Must not block.
@@ -69,6 +73,7 @@ class StateAdapter : public raft::StateMachine {
   SessionTracker* tracker_;
   std::function<void(const std::vector<int64_t>&)> on_expired_;
   LockWaitTracker* lock_tracker_ = nullptr;
+  TpcTimerTracker* tpc_tracker_ = nullptr;
   std::function<void(const ApplyResult&)> on_applied_;
   std::atomic<uint64_t> applied_commands_{0};
 };
