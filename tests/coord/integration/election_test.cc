@@ -129,6 +129,45 @@ TEST(Elections, CampaignProclaimAndFailoverToTheNextCandidate) {
   EXPECT_EQ(l.error().code(), coord::v1::NOT_FOUND);
 }
 
+// The leader's process goes away without resigning: its connection closes and
+// nobody keeps its session alive. At the session's expiry the next candidate leads
+// with a higher term, and an observer on another member sees the change.
+TEST(Elections, LeaderWhoseSessionExpiresIsReplacedAndObserversSeeIt) {
+  const std::string name = Fresh("/e/expiry");
+  auto b = Connect(Leader());
+  auto observer = Connect(AFollower());
+  const int64_t sb = NewSession(*b, 30'000);
+  int64_t sa = 0, term_a = 0;
+  {
+    auto a = Connect(AFollower());
+    sa = NewSession(*a, 1'000);  // the shortest TTL: expires ~1 s after the last renewal
+    Response ca = Campaign(*a, name, sa, "A");
+    ASSERT_TRUE(Ok(ca)) << ca.DebugString();
+    ASSERT_TRUE(ca.election_campaign().leader());
+    term_a = ca.election_campaign().term();
+    Response cb = Campaign(*b, name, sb, "B");
+    ASSERT_TRUE(Ok(cb));
+    ASSERT_FALSE(cb.election_campaign().leader());
+    Request observe;
+    observe.mutable_election_leader()->set_name(name);
+    observe.mutable_election_leader()->set_observe(true);
+    auto obs = observer->Call(observe);
+    ASSERT_TRUE(obs.ok() && Ok(*obs));
+    auto first = NextElection(*observer);
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->session(), sa);
+  }  // A's process is gone; its session is never renewed again
+  auto ev = NextElection(*observer);  // within 5 s: the TTL plus the leader's tick
+  ASSERT_TRUE(ev.has_value()) << "no leader change after the leader's session expired";
+  EXPECT_EQ(ev->session(), sb);
+  EXPECT_EQ(ev->value(), "B");
+  EXPECT_GT(ev->term(), term_a);
+  Response l = LeaderOf(*b, name);
+  ASSERT_TRUE(Ok(l));
+  EXPECT_EQ(l.election_leader().leader().session(), sb);
+  EXPECT_EQ(l.election_leader().leader().term(), ev->term());
+}
+
 TEST(Elections, JsonCampaign) {
   auto a = Connect(AFollower());
   const std::string name = Fresh("/e/json");
