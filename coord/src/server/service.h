@@ -165,7 +165,9 @@ class Service {
   // deadline, then run `f` (Observe, SubscribeParticipant).
   void AfterReadIndex(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request,
                       bool text, Clock::time_point deadline, std::function<void()> f);
-  // Hold-time bookkeeping from the replies this member serves.
+  // Hold-time bookkeeping: holds end at the release replies this member serves,
+  // or when the holder's session ends (expiry or close).
+  void EndHolds(const std::vector<int64_t>& sessions, Clock::time_point now);
   void NoteLockReply(const coord::v1::Request& request, const coord::v1::Response& response);
   coord::v1::Response MemberList(uint64_t id) const;
   coord::v1::Response StatusResponse(uint64_t id) const;

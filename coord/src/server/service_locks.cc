@@ -63,6 +63,10 @@ void Service::OnApplied(const ApplyResult& result) {
     metrics_->CountTpcDecided(d.state == coord::v1::TPC_COMMITTED);
   }
   if (!result.tpc_prepares.empty() || !result.tpc_decisions.empty()) PushTpcEvents(result);
+  if (!result.expired_sessions.empty() || !result.closed_sessions.empty()) {
+    EndHolds(result.expired_sessions, now);
+    EndHolds(result.closed_sessions, now);
+  }
   if (result.lock_grants.empty() && result.lock_waits_ended.empty() &&
       result.lock_waits_queued.empty()) {
     return;
@@ -167,6 +171,21 @@ void Service::NoteLockReply(const coord::v1::Request& request,
     if (it == hold_started_.end()) return;
     if (response.lock_release().was_holder()) metrics_->ObserveLockHold(Clock::now() - it->second);
     hold_started_.erase(it);
+  }
+}
+
+void Service::EndHolds(const std::vector<int64_t>& sessions, Clock::time_point now) {
+  if (sessions.empty()) return;
+  // A session's end releases every lock it held (the state machine does it in the
+  // same command); the holds this member timed end here, not at a release reply.
+  std::lock_guard lock(mu_);
+  for (auto it = hold_started_.begin(); it != hold_started_.end();) {
+    if (std::find(sessions.begin(), sessions.end(), it->first.second) != sessions.end()) {
+      metrics_->ObserveLockHold(now - it->second);
+      it = hold_started_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 

@@ -96,13 +96,26 @@ TEST(Locks, WaitTimeoutEndsTheWaitWithATimeoutEvent) {
   EXPECT_EQ(info.lock_inspect().lock().holders(0).session(), sa);
 }
 
+// The value of an unlabelled metric on `member`, or -1.
+double MetricValue(int member, const std::string& name) {
+  int status = 0;
+  const std::string text = HttpGet(g_ensemble->member(member).client_address, "/metrics", &status);
+  const std::string needle = "\n" + name + " ";
+  const auto at = text.find(needle);
+  if (status != 200 || at == std::string::npos) return -1;
+  return std::stod(text.substr(at + needle.size()));
+}
+
 TEST(Locks, HolderSessionExpiryHandsTheLockToTheNextWaiter) {
   const std::string n_handover = Fresh("/l/handover");
   auto b = Connect(AFollower());
   const int64_t sb = NewSession(*b);
   int64_t ta = 0;
+  const int holder_member = Leader();
+  const double holds_before = MetricValue(holder_member, "coord_lock_hold_seconds_count");
+  ASSERT_GE(holds_before, 0);
   {
-    auto a = Connect(Leader());
+    auto a = Connect(holder_member);
     const int64_t sa = NewSession(*a, 1000);  // never kept alive: the client vanishes
     ta = AcquireBlocking(*a, n_handover, sa, 5s);
     ASSERT_GT(ta, 0);
@@ -117,6 +130,8 @@ TEST(Locks, HolderSessionExpiryHandsTheLockToTheNextWaiter) {
   } else {
     EXPECT_EQ(q.lock_acquire().token(), ta + 1);
   }
+  // The member that granted the vanished holder timed its hold until the expiry.
+  EXPECT_GT(MetricValue(holder_member, "coord_lock_hold_seconds_count"), holds_before);
 }
 
 TEST(Locks, StaleHolderGuardedWriteFailsWithConflict) {
