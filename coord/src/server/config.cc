@@ -27,6 +27,8 @@ const char kCoorddUsage[] =
     "  --log-level L            trace|debug|info|warn|error (default info)\n"
     "  --snapshot-entries N     Raft snapshot every N applied entries (default 10000;\n"
     "                           0 = never)\n"
+    "  --sync-commit-updates B  true: also fsync commit-index-only Raft writes\n"
+    "                           (default false; entries and votes are always synced)\n"
     "  --default-timeout-ms MS  deadline of requests without timeout_ms (default 5000)\n"
     "  --max-request-bytes N, --max-connections N, --max-inflight-per-connection N,\n"
     "  --max-watches-per-connection N, --max-pending-events-per-watch N\n"
@@ -47,6 +49,7 @@ const std::set<std::string> kSettings{"config",
                                       "election-ticks",
                                       "log-level",
                                       "snapshot-entries",
+                                      "sync-commit-updates",
                                       "initial-cluster-state",
                                       "default-timeout-ms",
                                       "max-request-bytes",
@@ -159,6 +162,11 @@ Status ApplySetting(const std::string& key, const std::string& value, CoorddConf
     int n = 0;
     COORD_RETURN_IF_ERROR(ParseInt(key, value, 0, 100'000'000, &n));
     o.snapshot_threshold = static_cast<uint64_t>(n);
+  } else if (key == "sync-commit-updates") {
+    if (value != "true" && value != "false") {
+      return Status::InvalidArgument("--sync-commit-updates must be true or false");
+    }
+    o.sync_commit_updates = value == "true";
   } else if (key == "log-level") {
     static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
     if (!kLevels.count(value)) return Status::InvalidArgument("bad --log-level '" + value + "'");

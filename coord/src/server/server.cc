@@ -126,6 +126,7 @@ Status Server::Impl::Open() {
   node_options.tick_interval = std::chrono::milliseconds(o.tick_ms);
   node_options.default_timeout = std::chrono::milliseconds(o.default_timeout_ms);
   node_options.snapshot_threshold = o.snapshot_threshold;
+  node_options.sync_commit_updates = o.sync_commit_updates;
   node_options.snapshot_keep_entries = std::min<uint64_t>(1000, o.snapshot_threshold);
   node_options.on_app = [svc = service_.get()](raft::NodeId from, std::string payload) {
     svc->OnPeerPayload(from, std::move(payload));

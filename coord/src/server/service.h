@@ -63,6 +63,8 @@ struct MemberInfo {
   std::string name;
   std::string peer_address;
   std::string client_address;
+  // Learned from the member's own hello (authoritative), not relayed by another.
+  bool first_hand = false;
 };
 
 struct ServiceOptions {

@@ -1,4 +1,5 @@
 // Service, part 2: membership changes and leadership transfer (on the leader).
+#include <algorithm>
 #include <mutex>
 
 #include "server/codec.h"
@@ -71,6 +72,22 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
         return;
       }
       const uint64_t member = MemberIdFromName(request.member_promote().name());
+      // Only a learner can be promoted: promoting an unknown name would add a
+      // voter that does not exist and silently raise the quorum.
+      const raft::pb::ConfState conf = node_->GetStatus().raft.conf_state;
+      const auto has = [member](const auto& ids) {
+        return std::find(ids.begin(), ids.end(), member) != ids.end();
+      };
+      if (has(conf.voters())) {
+        done(ErrorOutcome(id, Status::Conflict("member " + request.member_promote().name() +
+                                               " is already a voter")));
+        return;
+      }
+      if (!has(conf.learners())) {
+        done(ErrorOutcome(id,
+                          Status::NotFound("no learner named " + request.member_promote().name())));
+        return;
+      }
       cc.set_type(raft::pb::CONF_ADD_VOTER);
       cc.set_node_id(member);
       {
@@ -86,8 +103,18 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
         done(ErrorOutcome(id, Status::InvalidArgument("member_remove needs a name")));
         return;
       }
+      const uint64_t member = MemberIdFromName(request.member_remove().name());
+      const raft::pb::ConfState conf = node_->GetStatus().raft.conf_state;
+      const auto has = [member](const auto& ids) {
+        return std::find(ids.begin(), ids.end(), member) != ids.end();
+      };
+      if (!has(conf.voters()) && !has(conf.learners())) {
+        done(ErrorOutcome(id,
+                          Status::NotFound("no member named " + request.member_remove().name())));
+        return;
+      }
       cc.set_type(raft::pb::CONF_REMOVE_NODE);
-      cc.set_node_id(MemberIdFromName(request.member_remove().name()));
+      cc.set_node_id(member);
       ok.mutable_member_remove();
       break;
     }

@@ -69,6 +69,20 @@ TEST(Membership, NewMemberJoinsAsLearnerCatchesUpAndIsPromoted) {
   ASSERT_TRUE(Ok(Put(*c, "/join/before", "v")));
   const int spare = g_ensemble->AddSpare();
   const MemberProcess& m = g_ensemble->member(spare);
+  // Promoting or removing a name that is not a member is refused (it would add a
+  // voter that does not exist and raise the quorum).
+  Request bogus;
+  bogus.mutable_member_promote()->set_name(m.name);
+  auto bp = c->Call(bogus);
+  ASSERT_TRUE(bp.ok());
+  ASSERT_TRUE(bp->has_error());
+  EXPECT_EQ(bp->error().code(), coord::v1::NOT_FOUND) << bp->DebugString();
+  Request bogus_remove;
+  bogus_remove.mutable_member_remove()->set_name(m.name);
+  auto br = c->Call(bogus_remove);
+  ASSERT_TRUE(br.ok());
+  ASSERT_TRUE(br->has_error());
+  EXPECT_EQ(br->error().code(), coord::v1::NOT_FOUND) << br->DebugString();
   Request add;
   add.mutable_member_add()->set_name(m.name);
   add.mutable_member_add()->set_peer_address(m.peer_address);
@@ -76,6 +90,27 @@ TEST(Membership, NewMemberJoinsAsLearnerCatchesUpAndIsPromoted) {
   add.mutable_member_add()->set_learner(true);
   auto a = c->Call(add);
   ASSERT_TRUE(a.ok() && Ok(*a)) << a->DebugString();
+  // Every member learns the new member's name and addresses (from the leader's
+  // hellos) before the new member itself runs.
+  {
+    auto other = Connect((Leader() + 2) % 3);
+    const auto named_by = std::chrono::steady_clock::now() + 5s;
+    bool named = false;
+    while (!named && std::chrono::steady_clock::now() < named_by) {
+      Request list;
+      list.mutable_member_list();
+      auto l = other->Call(list);
+      ASSERT_TRUE(l.ok());
+      for (const auto& member : l->member_list().members()) {
+        named |= member.name() == m.name && member.client_address() == m.client_address;
+      }
+    }
+    Request list;
+    list.mutable_member_list();
+    auto l = other->Call(list);
+    EXPECT_TRUE(named) << "the added member is unnamed on a member that did not add it: "
+                       << (l.ok() ? l->DebugString() : l.status().ToString());
+  }
   ASSERT_TRUE(g_ensemble->Start(spare).ok());
   auto n = Connect(spare);
   ASSERT_TRUE(n);

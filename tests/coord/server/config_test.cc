@@ -38,6 +38,18 @@ TEST(ConfigTest, LimitFlags) {
   EXPECT_FALSE(ParseCommandLine({"--max-connections", "0"}).ok());
 }
 
+TEST(ConfigTest, SyncCommitUpdatesIsOffByDefaultAndCanBeTurnedOn) {
+  auto c = ParseCommandLine({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->server.sync_commit_updates);
+  c = ParseCommandLine({"--sync-commit-updates", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->server.sync_commit_updates);
+  auto bad = ParseCommandLine({"--sync-commit-updates=yes"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("true or false"), std::string::npos);
+}
+
 TEST(ConfigTest, BadFlagsAreClearErrors) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"--bogus", "1"},

@@ -76,6 +76,10 @@ struct ServerOptions {
   uint32_t default_timeout_ms = 5000;
   // Raft snapshot every this many applied entries (0 = never).
   uint64_t snapshot_threshold = 10'000;
+  // Also fsync Raft writes that only raise the commit index (docs/decisions.md
+  // D11, D34). Entries, votes, terms and snapshots are always synced, so no
+  // acknowledged write depends on this; false halves the fsyncs per write.
+  bool sync_commit_updates = false;
   ServerLimits limits;
   StateMachineOptions state;
 };
