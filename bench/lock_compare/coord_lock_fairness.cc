@@ -52,8 +52,8 @@ class CountingLockWorkload final : public Workload {
 
  private:
   Step Record(const ClientContext& client, int phase_before, Step step) {
-    const bool cycle_end = phase_before == LockWorkload::kReleasing ||
-                           phase_before == LockWorkload::kAcquiring;
+    const bool cycle_end =
+        phase_before == LockWorkload::kReleasing || phase_before == LockWorkload::kAcquiring;
     if (cycle_end && (step == Step::kOk || step == Step::kFailed)) {
       per_client_[client.index].push_back(
           OpRecord{starts_[client.index], runner_->Now(), step == Step::kOk});
@@ -103,9 +103,9 @@ int Main(const Options& o) {
   runner.WaitFinished(end_ns + int64_t{o.timeout_ms + 3000} * 1'000'000);
   const std::vector<OpRecord> records = runner.Collect();
   const RunReport report = BuildReport("lock", o.clients, records, begin_ns, end_ns);
-  std::printf("%s\n", FormatCompareJson(report, "coord",
-                                        SpreadOf(counting.per_client(), begin_ns, end_ns))
-                          .c_str());
+  std::printf("%s\n",
+              FormatCompareJson(report, "coord", SpreadOf(counting.per_client(), begin_ns, end_ns))
+                  .c_str());
   return 0;
 }
 
@@ -119,8 +119,9 @@ int main(int argc, char** argv) {
   args.insert(args.end(), argv + 1, argv + argc);
   auto options = coord::bench::ParseOptions(args);
   if (!options.ok() || options->help) {
-    std::fprintf(stderr, "usage: coord_lock_fairness --endpoints H:P,... --clients N --warmup S "
-                         "--duration S%s%s\n",
+    std::fprintf(stderr,
+                 "usage: coord_lock_fairness --endpoints H:P,... --clients N --warmup S "
+                 "--duration S%s%s\n",
                  options.ok() ? "" : "\n", options.ok() ? "" : options.status().message().c_str());
     return 2;
   }

@@ -19,9 +19,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -95,7 +95,7 @@ struct ZkClient {
   zhandle_t* zh = nullptr;
   std::mutex mu;
   std::condition_variable cv;
-  int session_state = 0;   // guarded by mu: the last session state seen
+  int session_state = 0;     // guarded by mu: the last session state seen
   uint64_t watch_fires = 0;  // guarded by mu: watch events seen so far
   std::vector<OpRecord> records;
 };
@@ -195,8 +195,8 @@ int Main(const Flags& flags) {
   // One lock (a persistent parent node) per run, shared by every client.
   const std::string dir = "/bench-lock-" + std::to_string(getpid()) + "-" +
                           std::to_string(Clock::now().time_since_epoch().count());
-  if (const int rc = zoo_create(clients[0]->zh, dir.c_str(), nullptr, -1, &ZOO_OPEN_ACL_UNSAFE, 0,
-                                nullptr, 0);
+  if (const int rc =
+          zoo_create(clients[0]->zh, dir.c_str(), nullptr, -1, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0);
       rc != ZOK) {
     std::fprintf(stderr, "zk_lock_bench: create %s: %s\n", dir.c_str(), zerror(rc));
     return 1;
@@ -226,8 +226,9 @@ int Main(const Flags& flags) {
   std::vector<std::vector<OpRecord>> per_client;
   for (auto& client : clients) per_client.push_back(std::move(client->records));
   const RunReport report = BuildReport("lock", flags.clients, Merge(per_client), begin_ns, end_ns);
-  std::printf("%s\n",
-              FormatCompareJson(report, "zookeeper", SpreadOf(per_client, begin_ns, end_ns)).c_str());
+  std::printf(
+      "%s\n",
+      FormatCompareJson(report, "zookeeper", SpreadOf(per_client, begin_ns, end_ns)).c_str());
   return 0;
 }
 

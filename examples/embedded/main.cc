@@ -66,14 +66,13 @@ int main(int argc, char** argv) {
 
   int status = 0;
   {
-    coord::ClientOptions client_options;
-    client_options.endpoints = (*server)->client_address();
-    auto client = coord::Client::Create(client_options);
+    // The five lines of the README, with their error checks.
+    auto client = coord::Client::Create({.endpoints = (*server)->client_address()});
     if (!client.ok()) return Fail("client", client.status());
-    // A fresh single member elects itself within an election timeout.
-    auto session = coord::Session::Create(**client, {}, std::chrono::seconds(10));
+    // A fresh single member elects itself within an election timeout; the
+    // session's create waits for it (default deadline 5 s).
+    auto session = coord::Session::Create(**client, {});
     if (!session.ok()) return Fail("session", session.status());
-
     coord::Lock lock(**session, "/embedded/lock");
     {
       std::lock_guard guard(lock);

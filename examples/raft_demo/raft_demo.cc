@@ -135,8 +135,7 @@ int ParseArgs(int argc, char** argv, Args* args) {
     } else if (a == "--seconds" && (v = value())) {
       args->seconds = std::atol(v);
     } else {
-      std::fprintf(stderr, "raft-demo: unknown or incomplete argument '%s'\n%s", a.c_str(),
-                   kUsage);
+      std::fprintf(stderr, "raft-demo: unknown or incomplete argument '%s'\n%s", a.c_str(), kUsage);
       return 1;
     }
   }

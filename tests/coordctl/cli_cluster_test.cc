@@ -126,8 +126,7 @@ TEST(CtlCluster, MemberErrors) {
   // The server promotes only learners: an unknown name is NOT_FOUND (exit 3), a
   // voter CONFLICT (exit 4).
   ExpectFailure(Ctl({"member", "promote", "nosuchmember"}), 3, "no learner named");
-  ExpectFailure(Ctl({"member", "promote", SharedEnsemble().member(0).name}), 4,
-                "already a voter");
+  ExpectFailure(Ctl({"member", "promote", SharedEnsemble().member(0).name}), 4, "already a voter");
 }
 
 TEST(CtlCluster, SnapshotSaveWritesEveryKeyAtOneRevision) {
