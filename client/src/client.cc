@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core.h"
+#include "request_kind.h"
 
 namespace coord {
 
@@ -71,28 +72,7 @@ Client::~Client() {
 }
 
 bool Client::IsWrite(const Request& request) {
-  switch (request.body_case()) {
-    case Request::kPut:
-    case Request::kDelete:
-    case Request::kTxn:
-    case Request::kCompact:
-    case Request::kSessionCreate:
-    case Request::kSessionKeepalive:
-    case Request::kSessionClose:
-    case Request::kLockAcquire:
-    case Request::kLockRelease:
-    case Request::kLockRevoke:
-    case Request::kElectionCampaign:
-    case Request::kElectionResign:
-    case Request::kElectionProclaim:
-    case Request::kTpcBegin:
-    case Request::kTpcVote:
-    case Request::kTpcAck:
-    case Request::kTopicCommitOffset:
-      return true;
-    default:
-      return false;
-  }
+  return coord::v1::IsWriteRequest(request.body_case());
 }
 
 Result<Response> Client::Call(Request request, Duration timeout) {

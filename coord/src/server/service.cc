@@ -7,6 +7,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "request_kind.h"
 #include "server/codec.h"
 
 namespace coord::server {
@@ -20,30 +21,7 @@ constexpr auto kRetryDelay = std::chrono::milliseconds(25);
 constexpr auto kHelloInterval = std::chrono::milliseconds(500);
 constexpr auto kProgressInterval = std::chrono::milliseconds(1000);
 
-bool IsWrite(Request::BodyCase c) {
-  switch (c) {
-    case Request::kPut:
-    case Request::kDelete:
-    case Request::kTxn:
-    case Request::kCompact:
-    case Request::kSessionCreate:
-    case Request::kSessionKeepalive:
-    case Request::kSessionClose:
-    case Request::kLockAcquire:
-    case Request::kLockRelease:
-    case Request::kLockRevoke:
-    case Request::kElectionCampaign:
-    case Request::kElectionResign:
-    case Request::kElectionProclaim:
-    case Request::kTpcBegin:
-    case Request::kTpcVote:
-    case Request::kTpcAck:
-    case Request::kTopicCommitOffset:
-      return true;
-    default:
-      return false;
-  }
-}
+bool IsWrite(Request::BodyCase c) { return coord::v1::IsWriteRequest(c); }
 
 bool IsMembership(Request::BodyCase c) {
   return c == Request::kMemberAdd || c == Request::kMemberPromote || c == Request::kMemberRemove ||
