@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <utility>
 
 #include "session_state.h"
 
@@ -20,8 +21,8 @@ bool SameLeader(const coord::v1::ElectionLeader& a, const coord::v1::ElectionLea
 
 // Sends election_leader{observe} on connection `epoch`; `on_reply` gets the
 // outcome on the I/O thread. The server keeps the subscription until the
-// connection closes (there is no cancel), so each owner subscribes once per
-// connection.
+// connection closes or the owner sends SendUnobserve on that connection, so each
+// owner subscribes once per connection and unsubscribes when it is done.
 void SendObserve(Core& core, const std::string& name, uint64_t epoch,
                  std::function<void(Result<Response>)> on_reply) {
   Request r;
@@ -35,6 +36,19 @@ void SendObserve(Core& core, const std::string& name, uint64_t epoch,
         if (on_reply) on_reply(std::move(resp));
       },
       o);
+}
+
+// Ends one observe of `name` on connection `epoch` (best effort: if that
+// connection is gone, so is the server's subscription).
+void SendUnobserve(Core& core, const std::string& name, uint64_t epoch) {
+  Request r;
+  r.mutable_election_leader()->set_name(name);
+  r.mutable_election_leader()->set_unobserve(true);
+  CallOptions o;
+  o.bound_epoch = epoch;
+  core.Submit(
+      std::move(r), core.DeadlineFor(std::chrono::milliseconds(0)),
+      [](Result<Response>, uint64_t) {}, o);
 }
 
 }  // namespace
@@ -77,12 +91,15 @@ class ElectionState : public std::enable_shared_from_this<ElectionState> {
   }
 
   void Stop() {
+    uint64_t observed = 0;
     {
       std::lock_guard lock(mu_);
       async_done_ = nullptr;
+      observed = std::exchange(observed_epoch_, 0);
     }
     core_->RemoveListener(listener_);
     session_->RemoveLostHook(hook_);
+    if (observed != 0) SendUnobserve(*core_, name_, observed);
   }
 
   // I/O thread: subscribe on `epoch` if wanted and not done yet.
@@ -162,9 +179,14 @@ class ElectionState : public std::enable_shared_from_this<ElectionState> {
     return term_;
   }
   void Resigned() {
-    std::lock_guard lock(mu_);
-    leader_ = false;
-    want_observe_ = false;
+    uint64_t observed = 0;
+    {
+      std::lock_guard lock(mu_);
+      leader_ = false;
+      want_observe_ = false;
+      observed = std::exchange(observed_epoch_, 0);
+    }
+    if (observed != 0) SendUnobserve(*core_, name_, observed);
   }
   Core& core() { return *core_; }
   SessionState& session() { return *session_; }
@@ -331,12 +353,15 @@ class ObserverState : public std::enable_shared_from_this<ObserverState> {
   }
 
   void Cancel() {
+    uint64_t subscribed = 0;
     {
       std::lock_guard lock(mu_);
       if (cancelled_) return;
       cancelled_ = true;
+      subscribed = subscribed_epoch_;
     }
     core_->RemoveListener(listener_);
+    if (subscribed != 0) SendUnobserve(*core_, name_, subscribed);
     if (!core_->executor()->InExecutorThread()) {
       std::lock_guard cb_lock(cb_mu_);  // waits for a callback in progress
     }

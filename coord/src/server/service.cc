@@ -229,6 +229,10 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
       }
       return;
     case Request::kElectionLeader:
+      if (request.election_leader().unobserve()) {
+        push(Unobserve(sink->connection_id(), request));
+        return;
+      }
       if (request.election_leader().observe()) {
         Observe(sink, request, text, deadline);
         return;

@@ -157,6 +157,9 @@ class Service {
   void Observe(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request,
                bool text, Clock::time_point deadline);
   void PushElectionChanges(const std::vector<ElectionChange>& changes);
+  // election_leader with unobserve: drops one observer of the name on this
+  // connection, under mu_, so no event of it follows the reply.
+  coord::v1::Response Unobserve(uint64_t connection_id, const coord::v1::Request& request);
   // tpc_list with subscribe: reply with the participant's list and register the
   // connection for its TpcEvents, atomically w.r.t. applied changes.
   void SubscribeParticipant(const std::shared_ptr<ClientSink>& sink,

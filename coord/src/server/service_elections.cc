@@ -8,6 +8,8 @@
 // `last` drops the repeat.
 #include <google/protobuf/util/message_differencer.h>
 
+#include <algorithm>
+
 #include "server/service.h"
 
 namespace coord::server {
@@ -42,6 +44,36 @@ void Service::Observe(const std::shared_ptr<ClientSink>& sink, const coord::v1::
       return 0;
     });
   });
+}
+
+coord::v1::Response Service::Unobserve(uint64_t connection_id, const coord::v1::Request& request) {
+  const std::string& name = request.election_leader().name();
+  coord::v1::Response r;
+  {
+    std::lock_guard lock(mu_);
+    auto it = observers_.find(name);
+    bool found = false;
+    if (it != observers_.end()) {
+      auto& list = it->second;
+      auto o = std::find_if(list.begin(), list.end(), [&](const ElectionObserver& x) {
+        return x.connection_id == connection_id;
+      });
+      if (o != list.end()) {
+        list.erase(o);
+        found = true;
+      }
+      if (list.empty()) observers_.erase(it);
+    }
+    if (!found) {
+      r.mutable_error()->set_code(coord::v1::NOT_FOUND);
+      r.mutable_error()->set_message("this connection does not observe election \"" + name + "\"");
+    } else {
+      r.mutable_election_leader();
+    }
+  }
+  r.set_id(request.id());
+  FillHeader(&r);
+  return r;
 }
 
 void Service::PushElectionChanges(const std::vector<ElectionChange>& changes) {

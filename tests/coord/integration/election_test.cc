@@ -26,8 +26,7 @@ Response LeaderOf(WsClient& c, const std::string& name) {
   return resp.ok() ? *resp : Response();
 }
 
-Response Proclaim(WsClient& c, const std::string& name, int64_t session,
-                  const std::string& value) {
+Response Proclaim(WsClient& c, const std::string& name, int64_t session, const std::string& value) {
   Request r;
   r.mutable_election_proclaim()->set_name(name);
   r.mutable_election_proclaim()->set_session(session);
@@ -156,7 +155,7 @@ TEST(Elections, LeaderWhoseSessionExpiresIsReplacedAndObserversSeeIt) {
     auto first = NextElection(*observer);
     ASSERT_TRUE(first.has_value());
     EXPECT_EQ(first->session(), sa);
-  }  // A's process is gone; its session is never renewed again
+  }                                   // A's process is gone; its session is never renewed again
   auto ev = NextElection(*observer);  // within 5 s: the TTL plus the leader's tick
   ASSERT_TRUE(ev.has_value()) << "no leader change after the leader's session expired";
   EXPECT_EQ(ev->session(), sb);
@@ -166,6 +165,43 @@ TEST(Elections, LeaderWhoseSessionExpiresIsReplacedAndObserversSeeIt) {
   ASSERT_TRUE(Ok(l));
   EXPECT_EQ(l.election_leader().leader().session(), sb);
   EXPECT_EQ(l.election_leader().leader().term(), ev->term());
+}
+
+TEST(Elections, UnobserveEndsTheStreamAfterItsReply) {
+  const std::string name = Fresh("/e/unobserve");
+  auto candidate = Connect(Leader());
+  auto observer = Connect(AFollower());
+  const int64_t s = NewSession(*candidate);
+  Request observe;
+  observe.mutable_election_leader()->set_name(name);
+  observe.mutable_election_leader()->set_observe(true);
+  ASSERT_TRUE(observer->Call(observe).ok());
+  ASSERT_TRUE(NextElection(*observer).has_value());  // the current state: no leader
+  Request unobserve;
+  unobserve.mutable_election_leader()->set_name(name);
+  unobserve.mutable_election_leader()->set_unobserve(true);
+  auto u = observer->Call(unobserve);
+  ASSERT_TRUE(u.ok());
+  EXPECT_TRUE(Ok(*u)) << u->DebugString();
+  auto again = observer->Call(unobserve);  // nothing left to end
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(again->has_error());
+  EXPECT_EQ(again->error().code(), coord::v1::NOT_FOUND);
+  ASSERT_TRUE(Ok(Campaign(*candidate, name, s, "v")));
+  // A marker write watched on the same connection: once its event arrives, an
+  // election event of the campaign (applied before it) would have arrived too.
+  const std::string marker = name + "/marker";
+  Request w;
+  w.mutable_watch_create()->set_key(marker);
+  ASSERT_TRUE(observer->Call(w).ok());
+  ASSERT_TRUE(Ok(Put(*candidate, marker, "m")));
+  bool saw_marker = false;
+  while (!saw_marker) {
+    auto m = observer->NextPushed(5s);
+    ASSERT_TRUE(m.ok()) << "the marker's watch event did not arrive";
+    EXPECT_FALSE(m->has_election()) << "an election event after unobserve: " << m->DebugString();
+    saw_marker = m->has_watch() && m->watch().events_size() > 0;
+  }
 }
 
 TEST(Elections, JsonCampaign) {
