@@ -13,6 +13,16 @@
 // The latency of a cycle is from the create's start to the delete's reply; only
 // cycles that start and finish inside the window count; a failed cycle (error or
 // --timeout-ms) counts as an error and deletes its node if it made one.
+//
+// --workload write (the ZooKeeper side of the write comparison, docs/
+// benchmarks.md, "write"): no lock; each cycle is ONE zoo_create of a new
+// PERSISTENT node RUN/<client>/<n> holding a fixed value of --value-size random
+// lowercase bytes (256, as `coord-bench write`), timed from the call to its
+// reply. Create, not setData: `coord-bench write` puts a new distinct key per
+// operation, and in ZooKeeper a new key is a new znode (setData needs the node
+// to exist, i.e. it is the same-key case). Both are one quorum-committed,
+// fsynced transaction. The parents (RUN and RUN/<client>) are created before the
+// window and nothing is deleted afterwards (the ensemble is thrown away).
 #include <signal.h>
 #include <unistd.h>
 #include <zookeeper/zookeeper.h>
@@ -27,6 +37,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,7 +49,8 @@ namespace {
 
 constexpr char kUsageText[] =
     "usage: zk_lock_bench [--endpoints H:P,...] [--clients N] [--warmup S] [--duration S]\n"
-    "                     [--session-timeout-ms MS] [--timeout-ms MS]\n";
+    "                     [--session-timeout-ms MS] [--timeout-ms MS]\n"
+    "                     [--workload lock|write] [--value-size B]\n";
 
 struct Flags {
   std::vector<std::string> endpoints{"127.0.0.1:2181"};
@@ -47,6 +59,8 @@ struct Flags {
   double duration_s = 5.0;
   int session_timeout_ms = 10'000;  // as coord-bench's lock sessions (ttl 10 s)
   int timeout_ms = 5'000;           // one cycle's deadline
+  bool write = false;               // --workload write: one create per cycle
+  int value_size = 256;             // write: bytes per value, as coord-bench
 };
 
 bool ParseFlags(int argc, char** argv, Flags* flags) {
@@ -66,6 +80,11 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       if (flags->endpoints.empty()) return false;
       continue;
     }
+    if (flag == "--workload") {
+      if (value != "lock" && value != "write") return false;
+      flags->write = value == "write";
+      continue;
+    }
     const double number = std::strtod(value.c_str(), &end);
     if (end == value.c_str() || *end != '\0') return false;
     if (flag == "--clients") {
@@ -78,12 +97,14 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       flags->session_timeout_ms = static_cast<int>(number);
     } else if (flag == "--timeout-ms") {
       flags->timeout_ms = static_cast<int>(number);
+    } else if (flag == "--value-size") {
+      flags->value_size = static_cast<int>(number);
     } else {
       return false;
     }
   }
   return flags->clients >= 1 && flags->warmup_s >= 0 && flags->duration_s > 0 &&
-         flags->timeout_ms > 0;
+         flags->timeout_ms > 0 && flags->value_size >= 0;
 }
 
 using Clock = std::chrono::steady_clock;
@@ -168,6 +189,14 @@ bool Cycle(ZkClient& client, const std::string& dir, Clock::time_point deadline)
   return held && deleted;
 }
 
+// The write workload's cycle: one persistent node, new per cycle, with `value`.
+// The synchronous mt call has no deadline of its own; a reply later than the
+// session timeout comes back as an error (ZOPERATIONTIMEOUT / ZCONNECTIONLOSS).
+bool WriteCycle(ZkClient& client, const std::string& path, const std::string& value) {
+  return zoo_create(client.zh, path.c_str(), value.data(), static_cast<int>(value.size()),
+                    &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0) == ZOK;
+}
+
 int Main(const Flags& flags) {
   zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
   std::vector<std::unique_ptr<ZkClient>> clients;
@@ -192,15 +221,23 @@ int Main(const Flags& flags) {
       return 1;
     }
   }
-  // One lock (a persistent parent node) per run, shared by every client.
-  const std::string dir = "/bench-lock-" + std::to_string(getpid()) + "-" +
+  // One lock (a persistent parent node) per run, shared by every client; for the
+  // write workload the run's parent, plus one parent per client.
+  const std::string dir = std::string(flags.write ? "/bench-write-" : "/bench-lock-") +
+                          std::to_string(getpid()) + "-" +
                           std::to_string(Clock::now().time_since_epoch().count());
-  if (const int rc =
-          zoo_create(clients[0]->zh, dir.c_str(), nullptr, -1, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0);
-      rc != ZOK) {
-    std::fprintf(stderr, "zk_lock_bench: create %s: %s\n", dir.c_str(), zerror(rc));
-    return 1;
+  for (int i = -1; i < (flags.write ? flags.clients : 0); ++i) {
+    const std::string path = i < 0 ? dir : dir + "/" + std::to_string(i);
+    if (const int rc = zoo_create(clients[0]->zh, path.c_str(), nullptr, -1, &ZOO_OPEN_ACL_UNSAFE,
+                                  0, nullptr, 0);
+        rc != ZOK) {
+      std::fprintf(stderr, "zk_lock_bench: create %s: %s\n", path.c_str(), zerror(rc));
+      return 1;
+    }
   }
+  std::string value(static_cast<size_t>(flags.value_size), 'a');
+  std::mt19937_64 rng(std::random_device{}());
+  for (char& c : value) c = static_cast<char>('a' + rng() % 26);
 
   const Clock::time_point epoch = Clock::now();
   const auto to_ns = [epoch](Clock::time_point t) {
@@ -210,22 +247,26 @@ int Main(const Flags& flags) {
   const int64_t end_ns = begin_ns + static_cast<int64_t>(flags.duration_s * 1e9);
   const Clock::time_point end = epoch + std::chrono::nanoseconds(end_ns);
   std::vector<std::thread> threads;
-  for (auto& client : clients) {
-    threads.emplace_back([&, c = client.get()] {
-      while (Clock::now() < end) {
+  for (size_t i = 0; i < clients.size(); ++i) {
+    threads.emplace_back([&, i, c = clients[i].get()] {
+      const std::string parent = dir + "/" + std::to_string(i) + "/";
+      for (int64_t n = 0; Clock::now() < end; ++n) {
         const Clock::time_point start = Clock::now();
-        const bool ok = Cycle(*c, dir, start + std::chrono::milliseconds(flags.timeout_ms));
+        const bool ok =
+            flags.write ? WriteCycle(*c, parent + std::to_string(n), value)
+                        : Cycle(*c, dir, start + std::chrono::milliseconds(flags.timeout_ms));
         c->records.push_back(OpRecord{to_ns(start), to_ns(Clock::now()), ok});
       }
     });
   }
   for (std::thread& t : threads) t.join();
-  zoo_delete(clients[0]->zh, dir.c_str(), -1);  // best effort: the lock's parent
+  if (!flags.write) zoo_delete(clients[0]->zh, dir.c_str(), -1);  // best effort: the lock's parent
   for (auto& client : clients) zookeeper_close(client->zh);
 
   std::vector<std::vector<OpRecord>> per_client;
   for (auto& client : clients) per_client.push_back(std::move(client->records));
-  const RunReport report = BuildReport("lock", flags.clients, Merge(per_client), begin_ns, end_ns);
+  const RunReport report = BuildReport(flags.write ? "write" : "lock", flags.clients,
+                                       Merge(per_client), begin_ns, end_ns);
   std::printf(
       "%s\n",
       FormatCompareJson(report, "zookeeper", SpreadOf(per_client, begin_ns, end_ns)).c_str());

@@ -24,6 +24,13 @@
 //	        notified at once) and misses nothing, since the watch replays
 //	        history from there.
 //
+// Workload --workload write (the etcd side of the write comparison,
+// docs/benchmarks.md, "write"): no session, no lock; each cycle is ONE plain KV
+// Put (clientv3.KV.Put) of a new distinct key, /bench/write/<run>/<client>/<n>,
+// with a fixed value of --value-size random lowercase bytes (256, as
+// `coord-bench write`), timed from the call to its reply; the JSON line says
+// "workload":"write".
+//
 // Built offline against Debian's golang-etcd-server-dev by
 // bench/lock_compare/build-etcd-bench.sh (GOPATH mode).
 package main
@@ -34,6 +41,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand"
 	"os"
 	"sort"
 	"strings"
@@ -88,6 +96,24 @@ func (l *v3Locker) unlock(ctx context.Context) error {
 	}
 	return err
 }
+
+// putter: the write workload, one Put of a new distinct key per cycle; it
+// implements locker so that the closed loop below is shared (unlock is a no-op).
+type putter struct {
+	kv    clientv3.KV
+	pfx   string // "/bench/write/<run>/<client>/"
+	value string
+	n     int
+}
+
+func (p *putter) lock(ctx context.Context) error {
+	key := fmt.Sprintf("%s%d", p.pfx, p.n)
+	p.n++
+	_, err := p.kv.Put(ctx, key, p.value)
+	return err
+}
+
+func (p *putter) unlock(context.Context) error { return nil }
 
 // fastLocker: the recipe of concurrency.Mutex (see fastwatch above).
 type fastLocker struct {
@@ -180,16 +206,26 @@ func main() {
 	duration := flag.Float64("duration", 5, "seconds of the measured window")
 	ttl := flag.Int("ttl", 10, "session (lease) TTL in seconds")
 	recipe := flag.String("recipe", "mutex", "mutex (clientv3/concurrency.Mutex), v3lock (server-side Lock RPC) or fastwatch (sizing only)")
-	timeout := flag.Duration("timeout", 5*time.Second, "deadline of one acquire or release")
+	timeout := flag.Duration("timeout", 5*time.Second, "deadline of one acquire, release or put")
+	work := flag.String("workload", "lock", "lock (the --recipe) or write (one Put of a new distinct key per cycle)")
+	valueSize := flag.Int("value-size", 256, "write: bytes per value (coord-bench's default)")
 	flag.Parse()
-	if *clients < 1 || *warmup < 0 || *duration <= 0 || (*recipe != "mutex" && *recipe != "v3lock" && *recipe != "fastwatch") {
+	if *clients < 1 || *warmup < 0 || *duration <= 0 || (*recipe != "mutex" && *recipe != "v3lock" && *recipe != "fastwatch") ||
+		(*work != "lock" && *work != "write") || *valueSize < 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
 	// grpc-go logs every reconnect at INFO; keep stderr for real errors.
 	clientv3.SetLogger(grpclog.NewLoggerV2(io.Discard, io.Discard, os.Stderr))
 	eps := strings.Split(*endpoints, ",")
-	name := fmt.Sprintf("/bench/lock/%d-%x", os.Getpid(), time.Now().UnixNano())
+	run := fmt.Sprintf("%d-%x", os.Getpid(), time.Now().UnixNano())
+	name := "/bench/lock/" + run
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	valueBytes := make([]byte, *valueSize)
+	for i := range valueBytes {
+		valueBytes[i] = byte('a' + rng.Intn(26))
+	}
+	value := string(valueBytes)
 
 	type client struct {
 		cli  *clientv3.Client
@@ -204,6 +240,10 @@ func main() {
 		})
 		if err != nil {
 			fail("connect %s: %v", eps[i%len(eps)], err)
+		}
+		if *work == "write" {
+			cs[i] = client{cli, nil, &putter{kv: cli, pfx: fmt.Sprintf("/bench/write/%s/%d/", run, i), value: value}}
+			continue
 		}
 		sess, err := concurrency.NewSession(cli, concurrency.WithTTL(*ttl))
 		if err != nil {
@@ -253,7 +293,9 @@ func main() {
 	}
 	wg.Wait()
 	for _, c := range cs {
-		c.sess.Close()
+		if c.sess != nil {
+			c.sess.Close()
+		}
 		c.cli.Close()
 	}
 
@@ -294,7 +336,9 @@ func main() {
 		p999, max = ms(percentile(lat, 0.999)), ms(lat[len(lat)-1])
 	}
 	workload := "lock"
-	if *recipe != "mutex" {
+	if *work == "write" {
+		workload = "write"
+	} else if *recipe != "mutex" {
 		workload = "lock-" + *recipe
 	}
 	fmt.Printf("{\"system\":\"etcd\",\"workload\":\"%s\",\"clients\":%d,\"ops\":%d,\"secs\":%.3f,"+

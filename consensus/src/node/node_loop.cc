@@ -44,9 +44,9 @@ std::string DescribeConf(const pb::ConfState& conf) {
 
 Status Node::Impl::NotLeaderStatus() const {
   const NodeId leader = raft_->leader();
-  return Status::NotLeader(leader == kNoNode ? "not the leader; leader unknown"
-                                             : "not the leader; leader is " +
-                                                   std::to_string(leader));
+  return Status::NotLeader(leader == kNoNode
+                               ? "not the leader; leader unknown"
+                               : "not the leader; leader is " + std::to_string(leader));
 }
 
 void Node::Impl::ArmTimer() {
@@ -118,8 +118,8 @@ void Node::Impl::StartProposals(std::vector<QueuedProposal> proposals) {
   live.reserve(proposals.size());
   for (QueuedProposal& p : proposals) {
     if (p.deadline <= now) {
-      p.done(ProposeResult{Status::Timeout("proposal deadline passed in the queue"), 0, {},
-                           raft_->leader()});
+      p.done(ProposeResult{
+          Status::Timeout("proposal deadline passed in the queue"), 0, {}, raft_->leader()});
     } else {
       live.push_back(std::move(p));
     }
@@ -319,11 +319,11 @@ Status Node::Impl::InstallSnapshot(const pb::Snapshot& snapshot) {
   // Proposals at or below the snapshot can no longer be matched to an entry.
   while (!pending_.empty() && pending_.begin()->first <= applied_) {
     auto node = pending_.extract(pending_.begin());
-    node.mapped().done(ProposeResult{Status::Aborted("superseded by a leader's snapshot"),
-                                     node.key(), {}, raft_->leader()});
+    node.mapped().done(ProposeResult{
+        Status::Aborted("superseded by a leader's snapshot"), node.key(), {}, raft_->leader()});
   }
-  spdlog::info("raft {}: installed snapshot at index {} term {} ({} bytes), {}", id(),
-               meta.index(), meta.term(), snapshot.data().size(), DescribeConf(applied_conf_));
+  spdlog::info("raft {}: installed snapshot at index {} term {} ({} bytes), {}", id(), meta.index(),
+               meta.term(), snapshot.data().size(), DescribeConf(applied_conf_));
   return Status::Ok();
 }
 
@@ -359,9 +359,11 @@ Status Node::Impl::ApplyCommitted(const pb::Entry& entry) {
     PendingProposal& p = node.mapped();
     ProposeResult r{Status::Ok(), entry.index(), std::move(result), raft_->leader()};
     if (p.term != entry.term()) {
-      r = ProposeResult{Status::Aborted("entry overwritten by term " +
-                                        std::to_string(entry.term())),
-                        entry.index(), {}, raft_->leader()};
+      r = ProposeResult{
+          Status::Aborted("entry overwritten by term " + std::to_string(entry.term())),
+          entry.index(),
+          {},
+          raft_->leader()};
     }
     completions_.emplace_back(
         [done = std::move(p.done), r = std::move(r)]() mutable { done(std::move(r)); });
@@ -381,11 +383,9 @@ void Node::Impl::OnReadState(const ReadState& read_state) {
 void Node::Impl::ReleaseReads() {
   while (!reads_ready_.empty() && reads_ready_.begin()->first <= applied_) {
     auto node = reads_ready_.extract(reads_ready_.begin());
-    completions_.emplace_back(
-        [done = std::move(node.mapped().done), r = ReadResult{Status::Ok(), node.key(),
-                                                               raft_->leader()}]() mutable {
-          done(std::move(r));
-        });
+    completions_.emplace_back([done = std::move(node.mapped().done),
+                               r = ReadResult{Status::Ok(), node.key(),
+                                              raft_->leader()}]() mutable { done(std::move(r)); });
   }
 }
 
@@ -433,8 +433,12 @@ void Node::Impl::MaybeSnapshot() {
   meta.set_index(applied_);
   meta.set_term(*term);
   *meta.mutable_conf_state() = applied_conf_;
+  // The whole snapshot runs on this thread and stalls the member meanwhile; the
+  // log line says where the time went (the state image or the storage write).
+  const Clock::time_point started = Clock::now();
   SnapshotEnvelope envelope{addresses_, state_machine_->Snapshot()};
   std::string image = EncodeSnapshotEnvelope(envelope);
+  const Clock::time_point imaged = Clock::now();
   const size_t bytes = image.size();
   Status s = storage_->CreateSnapshot(meta, std::move(image), options_.snapshot_keep_entries);
   if (!s.ok()) {
@@ -443,8 +447,14 @@ void Node::Impl::MaybeSnapshot() {
   }
   snapshot_index_ = applied_;
   ++snapshots_taken_;
-  spdlog::info("raft {}: snapshot taken at index {} term {} ({} bytes); log now starts at {}",
-               id(), meta.index(), meta.term(), bytes, storage_->FirstIndex());
+  const auto ms = [](Clock::duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  spdlog::info(
+      "raft {}: snapshot taken at index {} term {} ({} bytes) in {} ms (image {} ms, storage "
+      "{} ms); log now starts at {}",
+      id(), meta.index(), meta.term(), bytes, ms(Clock::now() - started), ms(imaged - started),
+      ms(Clock::now() - imaged), storage_->FirstIndex());
 }
 
 void Node::Impl::ExpireDeadlines() {
@@ -457,7 +467,9 @@ void Node::Impl::ExpireDeadlines() {
     }
     it->second.done(ProposeResult{Status::Timeout("not committed before the deadline (it may "
                                                   "still commit)"),
-                                  it->first, {}, leader});
+                                  it->first,
+                                  {},
+                                  leader});
     it = pending_.erase(it);
   }
   for (auto it = reads_asked_.begin(); it != reads_asked_.end();) {
