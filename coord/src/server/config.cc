@@ -25,7 +25,7 @@ const char kCoorddUsage[] =
     "  --tick-ms MS             Raft tick (default 50; heartbeats every tick)\n"
     "  --election-ticks N       election timeout N..2N ticks (default 6: 300-600 ms)\n"
     "  --log-level L            trace|debug|info|warn|error (default info)\n"
-    "  --snapshot-entries N     Raft snapshot every N applied entries (default 10000;\n"
+    "  --snapshot-entries N     Raft snapshot every N applied entries (default 100000;\n"
     "                           0 = never)\n"
     "  --sync-commit-updates B  true: also fsync commit-index-only Raft writes\n"
     "                           (default false; entries and votes are always synced)\n"

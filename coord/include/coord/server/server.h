@@ -74,8 +74,9 @@ struct ServerOptions {
   int election_ticks = 6;
   // Deadline of a request with timeout_ms = 0.
   uint32_t default_timeout_ms = 5000;
-  // Raft snapshot every this many applied entries (0 = never).
-  uint64_t snapshot_threshold = 10'000;
+  // Raft snapshot every this many applied entries (0 = never). A snapshot stalls
+  // the member while it is taken (docs/decisions.md D35), hence etcd's 100,000.
+  uint64_t snapshot_threshold = 100'000;
   // Also fsync Raft writes that only raise the commit index (docs/decisions.md
   // D11, D34). Entries, votes, terms and snapshots are always synced, so no
   // acknowledged write depends on this; false halves the fsyncs per write.
