@@ -18,37 +18,11 @@
 # stopped again), 2 usage.
 set -euo pipefail
 
-usage() { echo "usage: $0 start | stop DIR" >&2; exit 2; }
-[[ $# -ge 1 ]] || usage
+source "$(dirname "$0")/bench-lib.sh"
 repo=$(cd "$(dirname "$0")/.." && pwd)
 base_port=${BASE_PORT:-27420}
 ready_timeout=${READY_TIMEOUT:-30}
-
-stop_dir() {
-  local dir=$1 pid f
-  for f in "$dir"/m*.pid; do
-    [[ -f $f ]] || continue
-    pid=$(cat "$f")
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for f in "$dir"/m*.pid; do
-    [[ -f $f ]] || continue
-    pid=$(cat "$f")
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  rm -rf "$dir"
-}
-
-case $1 in
-  stop)
-    [[ $# -eq 2 && -d $2 && $2 == /tmp/coord-bench-* ]] || usage
-    stop_dir "$2"
-    exit 0
-    ;;
-  start) ;;
-  *) usage ;;
-esac
+bench_main /tmp/coord-bench- "$@"
 
 coordd=${COORDD:-}
 if [[ -z $coordd ]]; then
@@ -73,19 +47,6 @@ for i in 1 2 3; do
   endpoints+=("$host:$base_port")
 done
 
-deadline=$((SECONDS + ready_timeout))
-for i in 0 1 2; do
-  until curl -sf -o /dev/null "http://${endpoints[$i]}/readyz"; do
-    if ! kill -0 "${pids[$i]}" 2>/dev/null || ((SECONDS >= deadline)); then
-      echo "member m$((i + 1)) did not become ready; log:" >&2
-      tail -5 "$dir/m$((i + 1)).log" >&2 || true
-      stop_dir "$dir"
-      exit 1
-    fi
-    sleep 0.1
-  done
-done
-
-echo "BENCH_DIR=$dir"
-echo "ENDPOINTS=$(IFS=,; echo "${endpoints[*]}")"
-echo "PIDS=$(IFS=,; echo "${pids[*]}")"
+coord_ready() { curl -sf -o /dev/null "http://${endpoints[$1]}/readyz"; }
+bench_wait_ready "$dir" "$ready_timeout" coord_ready
+bench_print "$dir"

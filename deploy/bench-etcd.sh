@@ -19,36 +19,10 @@
 # is stopped again), 2 usage.
 set -euo pipefail
 
-usage() { echo "usage: $0 start | stop DIR" >&2; exit 2; }
-[[ $# -ge 1 ]] || usage
+source "$(dirname "$0")/bench-lib.sh"
 base_port=${BASE_PORT:-27379}
 ready_timeout=${READY_TIMEOUT:-30}
-
-stop_dir() {
-  local dir=$1 pid f
-  for f in "$dir"/m*.pid; do
-    [[ -f $f ]] || continue
-    pid=$(cat "$f")
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for f in "$dir"/m*.pid; do
-    [[ -f $f ]] || continue
-    pid=$(cat "$f")
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  rm -rf "$dir"
-}
-
-case $1 in
-  stop)
-    [[ $# -eq 2 && -d $2 && $2 == /tmp/etcd-bench-* ]] || usage
-    stop_dir "$2"
-    exit 0
-    ;;
-  start) ;;
-  *) usage ;;
-esac
+bench_main /tmp/etcd-bench- "$@"
 
 etcd=${ETCD:-$(command -v etcd || true)}
 [[ -n $etcd && -x $etcd ]] || { echo "etcd not found (apt-get install etcd-server); set ETCD" >&2; exit 1; }
@@ -71,19 +45,6 @@ for i in 1 2 3; do
   endpoints+=("$host:$base_port")
 done
 
-deadline=$((SECONDS + ready_timeout))
-for i in 0 1 2; do
-  until curl -sf "http://${endpoints[$i]}/health" 2>/dev/null | grep -q '"health":"true"'; do
-    if ! kill -0 "${pids[$i]}" 2>/dev/null || ((SECONDS >= deadline)); then
-      echo "member m$((i + 1)) did not become healthy; log:" >&2
-      tail -5 "$dir/m$((i + 1)).log" >&2 || true
-      stop_dir "$dir"
-      exit 1
-    fi
-    sleep 0.1
-  done
-done
-
-echo "BENCH_DIR=$dir"
-echo "ENDPOINTS=$(IFS=,; echo "${endpoints[*]}")"
-echo "PIDS=$(IFS=,; echo "${pids[*]}")"
+etcd_ready() { curl -sf "http://${endpoints[$1]}/health" 2>/dev/null | grep -q '"health":"true"'; }
+bench_wait_ready "$dir" "$ready_timeout" etcd_ready
+bench_print "$dir"

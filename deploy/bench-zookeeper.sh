@@ -22,36 +22,10 @@
 # again), 2 usage.
 set -euo pipefail
 
-usage() { echo "usage: $0 start | stop DIR" >&2; exit 2; }
-[[ $# -ge 1 ]] || usage
+source "$(dirname "$0")/bench-lib.sh"
 base_port=${BASE_PORT:-27181}
 ready_timeout=${READY_TIMEOUT:-60}
-
-stop_dir() {
-  local dir=$1 pid f
-  for f in "$dir"/m*.pid; do
-    [[ -f $f ]] || continue
-    pid=$(cat "$f")
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for f in "$dir"/m*.pid; do
-    [[ -f $f ]] || continue
-    pid=$(cat "$f")
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  rm -rf "$dir"
-}
-
-case $1 in
-  stop)
-    [[ $# -eq 2 && -d $2 && $2 == /tmp/zk-bench-* ]] || usage
-    stop_dir "$2"
-    exit 0
-    ;;
-  start) ;;
-  *) usage ;;
-esac
+bench_main /tmp/zk-bench- "$@"
 
 java=${JAVA:-$(command -v java || true)}
 [[ -n $java && -x $java ]] || { echo "java not found (apt-get install zookeeper); set JAVA" >&2; exit 1; }
@@ -97,19 +71,6 @@ EOF
   endpoints+=("$host:$base_port")
 done
 
-deadline=$((SECONDS + ready_timeout))
-for i in 0 1 2; do
-  until four_letter "127.0.0.$((i + 1))" "$base_port" srvr | grep -qE '^Mode: (leader|follower)'; do
-    if ! kill -0 "${pids[$i]}" 2>/dev/null || ((SECONDS >= deadline)); then
-      echo "member m$((i + 1)) did not join the quorum; log:" >&2
-      tail -5 "$dir/m$((i + 1)).log" >&2 || true
-      stop_dir "$dir"
-      exit 1
-    fi
-    sleep 0.2
-  done
-done
-
-echo "BENCH_DIR=$dir"
-echo "ENDPOINTS=$(IFS=,; echo "${endpoints[*]}")"
-echo "PIDS=$(IFS=,; echo "${pids[*]}")"
+zk_ready() { four_letter "127.0.0.$(($1 + 1))" "$base_port" srvr | grep -qE '^Mode: (leader|follower)'; }
+bench_wait_ready "$dir" "$ready_timeout" zk_ready
+bench_print "$dir"
