@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # pids and endpoints are set by the caller
 # Shared by the bench ensemble scripts (bench-ensemble.sh for Coord,
 # bench-etcd.sh, bench-zookeeper.sh): argument handling, stopping an ensemble's
 # directory, waiting until every member is ready, and the lines `eval` reads.
