@@ -25,23 +25,8 @@ coord_bench=$build/bench/coord_bench/coord-bench
 coord_fair=$build/bench/lock_compare/coord_lock_fairness
 etcd_bench=${ETCD_BENCH:-$build/bench/lock_compare/etcd_lock_bench}
 zk_bench=$build/bench/lock_compare/zk_lock_bench
-for b in "$coordd" "$coord_bench" "$coord_fair" "$etcd_bench" "$zk_bench"; do
-  [[ -x $b ]] || { echo "missing $b" >&2; exit 1; }
-done
-
-current=""  # "script dir" of the running ensemble, stopped on any exit
-cleanup() { [[ -z $current ]] || "$repo/deploy/${current% *}" stop "${current#* }" || true; }
-trap cleanup EXIT
-
-# start SCRIPT: starts an ensemble and sets ENDPOINTS.
-start() {
-  local env
-  env=$(COORDD=$coordd "$repo/deploy/$1" start)
-  eval "$env"
-  current="$1 $BENCH_DIR"
-}
-stop() { "$repo/deploy/${current% *}" stop "${current#* }"; current=""; }
-note() { echo "# $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg): $*" >&2; }
+source "$here/compare-lib.sh"
+require_executables "$coordd" "$coord_bench" "$coord_fair" "$etcd_bench" "$zk_bench"
 
 for round in $(seq 1 "$rounds"); do
   for clients in ${CLIENT_COUNTS:-1 8}; do
