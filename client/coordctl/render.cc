@@ -3,6 +3,7 @@
 #include <google/protobuf/descriptor.h>
 
 #include "output.h"
+#include "wire_rules.h"
 
 namespace coord::ctl {
 namespace {
@@ -128,16 +129,7 @@ std::string Text(const Request& request, const Response& r) {
 }  // namespace
 
 std::string_view TpcStateName(coord::v1::TpcState state) {
-  switch (state) {
-    case coord::v1::TPC_PREPARING:
-      return "PREPARING";
-    case coord::v1::TPC_COMMITTED:
-      return "COMMITTED";
-    case coord::v1::TPC_ABORTED:
-      return "ABORTED";
-    default:
-      return "UNKNOWN";
-  }
+  return coord::v1::TpcMirrorValue(state);
 }
 
 std::string_view TpcVoteName(coord::v1::TpcVote vote) {

@@ -3,7 +3,7 @@
 #include <charconv>
 
 #include "core.h"
-#include "request_kind.h"
+#include "wire_rules.h"
 
 namespace coord {
 

@@ -7,6 +7,7 @@
 
 #include "coord/client/watch.h"
 #include "core.h"
+#include "wire_rules.h"
 
 namespace coord {
 
@@ -23,10 +24,11 @@ struct MirrorState {
   std::optional<Status> ended;
 };
 
+// The decision a mirror value names (nullopt while PREPARING or unreadable).
 std::optional<coord::v1::TpcState> StateFromMirror(const std::string& value) {
-  if (value == "COMMITTED") return coord::v1::TPC_COMMITTED;
-  if (value == "ABORTED") return coord::v1::TPC_ABORTED;
-  return std::nullopt;
+  auto state = coord::v1::TpcStateFromMirrorValue(value);
+  if (state == coord::v1::TPC_PREPARING) return std::nullopt;
+  return state;
 }
 
 bool Decided(coord::v1::TpcState s) {

@@ -7,7 +7,7 @@
 #include <iterator>
 #include <sstream>
 
-#include "request_kind.h"
+#include "wire_rules.h"
 #include "server/codec.h"
 
 namespace coord::server {

@@ -3,6 +3,8 @@
 #include <set>
 #include <utility>
 
+#include "wire_rules.h"
+
 namespace coord::server {
 
 namespace {
@@ -24,16 +26,7 @@ std::string VoteName(coord::v1::TpcVote vote) {
 }  // namespace
 
 std::string TpcStateName(coord::v1::TpcState state) {
-  switch (state) {
-    case coord::v1::TPC_PREPARING:
-      return "PREPARING";
-    case coord::v1::TPC_COMMITTED:
-      return "COMMITTED";
-    case coord::v1::TPC_ABORTED:
-      return "ABORTED";
-    default:
-      return "UNKNOWN";
-  }
+  return std::string(coord::v1::TpcMirrorValue(state));
 }
 
 const TpcParticipantState* TpcTxn::Participant(std::string_view name) const {

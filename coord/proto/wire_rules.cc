@@ -1,4 +1,4 @@
-#include "request_kind.h"
+#include "wire_rules.h"
 
 namespace coord::v1 {
 
@@ -25,6 +25,26 @@ bool IsWriteRequest(Request::BodyCase body) {
     default:
       return false;
   }
+}
+
+std::string_view TpcMirrorValue(TpcState state) {
+  switch (state) {
+    case TPC_PREPARING:
+      return "PREPARING";
+    case TPC_COMMITTED:
+      return "COMMITTED";
+    case TPC_ABORTED:
+      return "ABORTED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+std::optional<TpcState> TpcStateFromMirrorValue(std::string_view value) {
+  for (TpcState s : {TPC_PREPARING, TPC_COMMITTED, TPC_ABORTED}) {
+    if (value == TpcMirrorValue(s)) return s;
+  }
+  return std::nullopt;
 }
 
 }  // namespace coord::v1
