@@ -1,8 +1,6 @@
 // elect NAME VALUE [--ttl S]: campaign, print when this process leads, hold the
 // leadership until SIGINT/SIGTERM (then resign and exit 0). A lost session ends
 // the leadership: exit 6.
-#include <optional>
-#include <thread>
 
 #include "commands.h"
 #include "coord/client/election.h"
@@ -31,32 +29,18 @@ Outcome RunElect(const Invocation& inv, Context& ctx) {
   coord::Election election((*holder)->session(), name);
   StopEvents& events = StopEvents::Process();
 
-  // Campaign on a worker so that a signal can interrupt the wait (closing the
-  // session withdraws the candidacy and ends the campaign).
-  std::optional<Result<int64_t>> term;
-  std::thread worker([&] {
-    Result<int64_t> r = election.Campaign(value);
-    term.emplace(r);
-    events.Ready(Outcome::Ok());
-  });
+  // A signal interrupts the campaign (closing the session withdraws the candidacy).
   int interrupted_by = 0;
-  while (true) {
-    StopEvent e = events.Next();
-    if (e.kind == StopEvent::Kind::kReady) break;
-    if (e.kind == StopEvent::Kind::kSignal && interrupted_by == 0) {
-      interrupted_by = e.signo;
-      (*holder)->Close(ctx.global().timeout).IgnoreError();
-    }
-  }
-  worker.join();
+  Result<int64_t> term = (*holder)->WaitInterruptibly([&] { return election.Campaign(value); },
+                                                      ctx.global().timeout, &interrupted_by);
   if (interrupted_by != 0) return Interrupted(interrupted_by, "campaigning in " + name);
-  if (!term->ok()) return FromStatus(term->status());
+  if (!term.ok()) return FromStatus(term.status());
 
   coord::v1::ElectionLeader leader;
   leader.set_name(name);
   leader.set_session((*holder)->id());
   leader.set_value(value);
-  leader.set_term(**term);
+  leader.set_term(*term);
   ctx.printer().Emit(RenderLeader(leader, ctx.format()));
   while (true) {
     StopEvent e = events.Next();

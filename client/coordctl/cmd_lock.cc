@@ -128,28 +128,15 @@ Outcome RunLock(const Invocation& inv, Context& ctx) {
   coord::Lock lock((*holder)->session(), args.name);
   StopEvents& events = StopEvents::Process();
 
-  // Acquire on a worker thread so that a signal can interrupt the wait: closing
-  // the session makes the library end the acquire (kSessionExpired).
-  std::optional<Result<int64_t>> acquired;
-  std::thread worker([&] {
-    Result<int64_t> r = args.shared ? lock.AcquireShared(args.wait) : lock.Acquire(args.wait);
-    acquired.emplace(r);
-    events.Ready(Outcome::Ok());
-  });
+  // A signal interrupts the wait: closing the session makes the library end the
+  // acquire (kSessionExpired); a loss ends it the same way by itself.
   int interrupted_by = 0;
-  while (true) {
-    StopEvent e = events.Next();
-    if (e.kind == StopEvent::Kind::kReady) break;
-    if (e.kind == StopEvent::Kind::kSignal && interrupted_by == 0) {
-      interrupted_by = e.signo;
-      (*holder)->Close(ctx.global().timeout).IgnoreError();
-    }
-    // kLost while waiting: the acquire fails by itself with kSessionExpired.
-  }
-  worker.join();
+  Result<int64_t> acquired = (*holder)->WaitInterruptibly(
+      [&] { return args.shared ? lock.AcquireShared(args.wait) : lock.Acquire(args.wait); },
+      ctx.global().timeout, &interrupted_by);
   if (interrupted_by != 0) return Interrupted(interrupted_by, "waiting for lock " + args.name);
-  if (!acquired->ok()) {
-    const Status& s = acquired->status();
+  if (!acquired.ok()) {
+    const Status& s = acquired.status();
     if (s.code() == StatusCode::kTimeout && !args.try_only &&
         args.wait != std::chrono::milliseconds::max()) {
       return {kExitUnavailable, "lock " + args.name + " not granted within --wait-timeout"};

@@ -1,5 +1,8 @@
 #include "session_holder.h"
 
+#include <optional>
+#include <thread>
+
 #include "stop_events.h"
 
 namespace coord::ctl {
@@ -29,6 +32,28 @@ SessionHolder::~SessionHolder() {
 Status SessionHolder::Close(std::chrono::milliseconds timeout) {
   closing_->store(true);
   return session_->Close(timeout);
+}
+
+Result<int64_t> SessionHolder::WaitInterruptibly(const std::function<Result<int64_t>()>& wait,
+                                                 std::chrono::milliseconds close_timeout,
+                                                 int* interrupted_by) {
+  StopEvents& events = StopEvents::Process();
+  std::optional<Result<int64_t>> result;
+  std::thread worker([&] {
+    result.emplace(wait());
+    events.Ready(Outcome::Ok());
+  });
+  *interrupted_by = 0;
+  while (true) {
+    StopEvent e = events.Next();
+    if (e.kind == StopEvent::Kind::kReady) break;
+    if (e.kind == StopEvent::Kind::kSignal && *interrupted_by == 0) {
+      *interrupted_by = e.signo;
+      Close(close_timeout).IgnoreError();
+    }
+  }
+  worker.join();
+  return std::move(*result);
 }
 
 }  // namespace coord::ctl

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 
 #include "context.h"
@@ -28,6 +30,14 @@ class SessionHolder {
   // Closes the session on the ensemble (its locks and candidacies go away). After
   // this, the library's "lost" notification is expected and not reported.
   Status Close(std::chrono::milliseconds timeout);
+
+  // Runs `wait` (a blocking acquire or campaign under this session) on a worker
+  // thread while the main thread handles StopEvents: the first SIGINT/SIGTERM
+  // closes the session (close_timeout), which makes the library end `wait`, and is
+  // reported in *interrupted_by (0: none). A loss needs nothing: `wait` then fails
+  // by itself with kSessionExpired. Returns what `wait` returned.
+  Result<int64_t> WaitInterruptibly(const std::function<Result<int64_t>()>& wait,
+                                    std::chrono::milliseconds close_timeout, int* interrupted_by);
 
  private:
   SessionHolder() = default;
