@@ -38,14 +38,10 @@ Response Proclaim(WsClient& c, const std::string& name, int64_t session, const s
 
 // The next pushed ElectionLeader event (other pushes are skipped).
 std::optional<coord::v1::ElectionLeader> NextElection(WsClient& c) {
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto m = c.NextPushed(std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now()));
-    if (!m.ok()) return std::nullopt;
-    if (m->has_election()) return m->election();
-  }
-  return std::nullopt;
+  auto m = WaitPushed(
+      c, [](const coord::v1::ServerMessage& m) { return m.has_election(); }, 5s);
+  if (!m) return std::nullopt;
+  return m->election();
 }
 
 TEST(Elections, CampaignProclaimAndFailoverToTheNextCandidate) {

@@ -48,8 +48,9 @@ Response Inspect(WsClient& c, const std::string& name) {
   return resp.ok() ? *resp : Response();
 }
 
-std::optional<coord::v1::LockEvent> WaitLockEvent(WsClient& c, uint64_t acquire_index,
-                                                  std::chrono::milliseconds timeout) {
+std::optional<coord::v1::ServerMessage> WaitPushed(
+    WsClient& c, const std::function<bool(const coord::v1::ServerMessage&)>& match,
+    std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -57,8 +58,20 @@ std::optional<coord::v1::LockEvent> WaitLockEvent(WsClient& c, uint64_t acquire_
     if (left.count() <= 0) return std::nullopt;
     auto m = c.NextPushed(left);
     if (!m.ok()) return std::nullopt;
-    if (m->has_lock() && m->lock().acquire_index() == acquire_index) return m->lock();
+    if (match(*m)) return *m;
   }
+}
+
+std::optional<coord::v1::LockEvent> WaitLockEvent(WsClient& c, uint64_t acquire_index,
+                                                  std::chrono::milliseconds timeout) {
+  auto m = WaitPushed(
+      c,
+      [&](const coord::v1::ServerMessage& m) {
+        return m.has_lock() && m.lock().acquire_index() == acquire_index;
+      },
+      timeout);
+  if (!m) return std::nullopt;
+  return m->lock();
 }
 
 int64_t AcquireBlocking(WsClient& c, const std::string& name, int64_t session,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -18,6 +19,11 @@ Response Acquire(WsClient& c, const std::string& name, int64_t session, bool wai
                  int64_t wait_timeout_ms = 0, bool json = false);
 Response Release(WsClient& c, const std::string& name, int64_t session);
 Response Inspect(WsClient& c, const std::string& name);
+// Waits for the next pushed message that `match` accepts (others are skipped);
+// nullopt at the deadline or when the connection ends.
+std::optional<coord::v1::ServerMessage> WaitPushed(
+    WsClient& c, const std::function<bool(const coord::v1::ServerMessage&)>& match,
+    std::chrono::milliseconds timeout);
 // Waits for the pushed LockEvent of `acquire_index` (other pushes are skipped).
 std::optional<coord::v1::LockEvent> WaitLockEvent(WsClient& c, uint64_t acquire_index,
                                                   std::chrono::milliseconds timeout);

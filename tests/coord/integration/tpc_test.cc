@@ -64,15 +64,14 @@ Response Subscribe(WsClient& c, const std::string& participant, bool json = fals
 // The pushed TpcEvent of `txn` in `state` (other pushes are skipped).
 std::optional<TpcEvent> WaitTpcEvent(WsClient& c, uint64_t txn, TpcState state,
                                      std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    auto m = c.NextPushed(left);
-    if (!m.ok()) return std::nullopt;
-    if (m->has_tpc() && m->tpc().txn_id() == txn && m->tpc().state() == state) return m->tpc();
-  }
+  auto m = WaitPushed(
+      c,
+      [&](const coord::v1::ServerMessage& m) {
+        return m.has_tpc() && m.tpc().txn_id() == txn && m.tpc().state() == state;
+      },
+      timeout);
+  if (!m) return std::nullopt;
+  return m->tpc();
 }
 
 // The entry of `txn` in a tpc_list reply, if listed.
