@@ -123,11 +123,13 @@ Status Ensemble::Start(int i) {
   if (m.pid > 0) return Status::Ok();
   const std::string cluster =
       i < initial_ ? initial_cluster() : initial_cluster() + "," + m.name + "=" + m.peer_address;
-  m.pid = Spawn({"--name", m.name, "--data-dir", m.data_dir, "--listen-client", m.client_address,
-                 "--listen-peer", m.peer_address, "--initial-cluster", cluster, "--tick-ms",
-                 std::to_string(tick_ms_), "--log-level", "info", "--snapshot-entries", "200",
-                 "--initial-cluster-state", i < initial_ ? "new" : "existing"},
-                root_ + "/" + m.name + ".log");
+  std::vector<std::string> args = {
+      "--name", m.name, "--data-dir", m.data_dir, "--listen-client", m.client_address,
+      "--listen-peer", m.peer_address, "--initial-cluster", cluster, "--tick-ms",
+      std::to_string(tick_ms_), "--log-level", "info", "--snapshot-entries", "200",
+      "--initial-cluster-state", i < initial_ ? "new" : "existing"};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  m.pid = Spawn(args, root_ + "/" + m.name + ".log");
   if (m.pid <= 0) return Status::IOError("cannot spawn coordd");
   // Ready when the client port accepts a WebSocket.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -34,6 +34,10 @@ class Ensemble {
 
   // Starts the initial members (not the spares).
   Status StartAll();
+  // Extra coordd flags for every member started from now on (e.g. a cluster
+  // token, small limits).
+  void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
+
   // Adds a spare member entry (name m<N>, host 127.0.0.<N>) that is not in the
   // initial cluster; returns its index. Start(i) launches it with the initial
   // cluster plus itself, as docs/operations.md describes for joining members.
@@ -64,6 +68,7 @@ class Ensemble {
   std::string root_;
   int tick_ms_;
   int initial_ = 0;
+  std::vector<std::string> extra_args_;
 };
 
 // A free TCP port on `host` (bound and released).

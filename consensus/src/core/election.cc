@@ -35,6 +35,16 @@ Status ValidateMessage(const pb::Message& m, NodeId self) {
     return Status::InvalidArgument("message has an unknown type " +
                                    std::to_string(static_cast<int>(m.type())));
   }
+  // Bounds first: no later arithmetic on a peer's numbers may overflow, and no
+  // absurd term may be adopted (see kMaxTerm).
+  if (m.term() > kMaxTerm || m.log_term() > kMaxTerm || m.hint_term() > kMaxTerm) {
+    return Status::InvalidArgument("message carries a term above the maximum " +
+                                   std::to_string(kMaxTerm));
+  }
+  if (m.index() > kMaxIndex || m.commit() > kMaxIndex || m.reject_hint() > kMaxIndex) {
+    return Status::InvalidArgument("message carries an index above the maximum " +
+                                   std::to_string(kMaxIndex));
+  }
   if (m.type() == pb::MSG_APPEND) {
     for (int k = 0; k < m.entries_size(); ++k) {
       const pb::Entry& e = m.entries(k);
@@ -52,6 +62,9 @@ Status ValidateMessage(const pb::Message& m, NodeId self) {
     const pb::SnapshotChunk& c = m.snapshot();
     if (c.metadata().index() == 0 || c.metadata().term() == 0) {
       return Status::InvalidArgument("snapshot chunk without metadata");
+    }
+    if (c.metadata().index() > kMaxIndex || c.metadata().term() > m.term()) {
+      return Status::InvalidArgument("snapshot chunk with an impossible index or term");
     }
     if (c.offset() > c.total_size() || c.data().size() > c.total_size() - c.offset()) {
       return Status::InvalidArgument("snapshot chunk beyond the snapshot's total size");
@@ -225,6 +238,9 @@ void Raft::Impl::Campaign() {
 
 void Raft::Impl::StartCampaign(CampaignType type) {
   if (!Promotable()) return;  // learners and non-members never campaign
+  // Never wrap the term. Unreachable unless storage was corrupted past the
+  // checks at start (messages above kMaxTerm are refused).
+  if (term_ >= kMaxTerm) return;
   Term vote_term;
   pb::MessageType msg_type;
   if (type == CampaignType::kPreElection) {

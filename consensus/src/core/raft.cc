@@ -80,6 +80,10 @@ Result<std::unique_ptr<Raft::Impl>> Raft::Impl::Create(const Config& config,
       return Status::Corruption("storage: last index " + std::to_string(last) +
                                 " is below first index " + std::to_string(first));
     }
+    if (hs.term() > kMaxTerm || last > kMaxIndex) {
+      return Status::Corruption("storage: term " + std::to_string(hs.term()) + " or last index " +
+                                std::to_string(last) + " is beyond the maximum");
+    }
     Result<Term> last_term = storage->TermAt(last);
     if (!last_term.ok()) return last_term.status();
     if (hs.term() < *last_term) {

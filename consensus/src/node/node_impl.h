@@ -167,6 +167,7 @@ class Node::Impl {
   Term synced_term_ = 0;
   NodeId synced_vote_ = kNoNode;
   uint64_t proposals_batched_ = 0;
+  uint64_t messages_refused_ = 0;
 };
 
 }  // namespace coord::raft

@@ -92,8 +92,15 @@ bool Node::Impl::Intake() {
                     pb::MessageType_Name(m.type()), m.from(), m.term(), m.index(),
                     m.entries_size());
     }
+    const NodeId from = m.from();
     Status s = raft_->Step(std::move(m));
-    if (!s.ok()) spdlog::debug("raft {}: dropped a message: {}", id(), s.ToString());
+    if (!s.ok()) {
+      // Rare from a real member: log the first and then every 1000th.
+      if (messages_refused_++ % 1000 == 0) {
+        spdlog::warn("raft {}: refused a message from {}: {} ({} refused so far)", id(), from,
+                     s.ToString(), messages_refused_);
+      }
+    }
   }
   for (NodeId peer : in.unreachable) raft_->ReportUnreachable(peer);
   if (in.campaign) {
@@ -532,6 +539,7 @@ void Node::Impl::PublishStatus() {
   s.saves = saves_;
   s.synced_saves = synced_saves_;
   s.proposals_batched = proposals_batched_;
+  s.messages_refused = messages_refused_;
   std::lock_guard lock(status_mu_);
   s.running = status_.running && !failed_;
   status_ = std::move(s);

@@ -57,6 +57,8 @@ Result<pb::PeerFrame> DecodeFrameBody(const uint8_t* data, size_t size, uint64_t
       }
       break;
     case pb::PeerFrame::kApp:
+    case pb::PeerFrame::kChallenge:
+    case pb::PeerFrame::kHello:
       break;
     case pb::PeerFrame::BODY_NOT_SET:
       return Status::InvalidArgument("frame has no body");

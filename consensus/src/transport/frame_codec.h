@@ -32,6 +32,7 @@ Result<uint32_t> DecodeFrameHeader(const uint8_t* header, size_t max_frame_bytes
 //   - it parses as a PeerFrame, carries a non-zero `from` and a body;
 //   - when `cluster_id` != 0, the frame's cluster_id equals it;
 //   - a Raft message's own `from` equals the frame's `from`.
+// Which bodies are allowed when (handshake first) is the connection's business.
 // Errors: InvalidArgument with the reason.
 Result<pb::PeerFrame> DecodeFrameBody(const uint8_t* data, size_t size, uint64_t cluster_id);
 

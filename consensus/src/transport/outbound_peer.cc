@@ -1,10 +1,16 @@
 #include "transport/outbound_peer.h"
 
+#include <algorithm>
 #include <utility>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
+
+#include "transport/frame_codec.h"
+#include "transport/inbound_connection.h"
+#include "transport/peer_auth.h"
 
 namespace coord::raft::transport {
 
@@ -168,11 +174,87 @@ void OutboundPeer::OnConnect(const ErrorCode& ec, uint64_t attempt) {
   }
   socket_.set_option(tcp::no_delay(true), ignored);
   socket_.set_option(asio::socket_base::keep_alive(true), ignored);
+  ReadChallenge(attempt);
+}
+
+void OutboundPeer::ReadChallenge(uint64_t attempt) {
+  // The handshake shares the connect deadline: a listener that accepts but never
+  // challenges (not a Coord member, or an older version) is given up on.
+  connecting_ = true;
+  connect_timer_.expires_after(ctx_->options.connect_timeout);
+  connect_timer_.async_wait([self = shared_from_this(), attempt](const ErrorCode& ec) {
+    if (ec || self->closed() || attempt != self->attempt_ || !self->connecting_) return;
+    self->attempt_timed_out_ = true;
+    ErrorCode ignored;
+    self->socket_.close(ignored);
+  });
+  asio::async_read(
+      socket_, asio::buffer(challenge_header_),
+      [self = shared_from_this(), attempt](const ErrorCode& ec, size_t) {
+        if (self->closed() || attempt != self->attempt_) return;
+        if (ec) {
+          self->OnHandshakeFailed(ec);
+          return;
+        }
+        Result<uint32_t> length =
+            DecodeFrameHeader(self->challenge_header_.data(), kMaxHandshakeFrameBytes);
+        if (!length.ok()) {
+          self->OnConnectFailed("bad handshake challenge: " + length.status().ToString());
+          return;
+        }
+        self->challenge_body_.assign(*length, 0);
+        asio::async_read(self->socket_, asio::buffer(self->challenge_body_),
+                         [self, attempt](const ErrorCode& ec, size_t) {
+                           if (self->closed() || attempt != self->attempt_) return;
+                           if (ec) {
+                             self->OnHandshakeFailed(ec);
+                             return;
+                           }
+                           self->OnChallenge();
+                         });
+      });
+}
+
+void OutboundPeer::OnHandshakeFailed(const ErrorCode& ec) {
+  connecting_ = false;
+  ErrorCode ignored;
+  connect_timer_.cancel(ignored);
+  OnConnectFailed(attempt_timed_out_
+                      ? std::string("no handshake challenge in time (not a Coord member of "
+                                    "this version?)")
+                      : "handshake: " + ec.message());
+}
+
+void OutboundPeer::OnChallenge() {
+  connecting_ = false;
+  ErrorCode ignored;
+  connect_timer_.cancel(ignored);
+  const TcpTransportOptions& options = ctx_->options;
+  Result<pb::PeerFrame> challenge =
+      DecodeFrameBody(challenge_body_.data(), challenge_body_.size(), options.cluster_id);
+  if (!challenge.ok() || !challenge->has_challenge() || challenge->from() != id_ ||
+      challenge->challenge().nonce().size() != kNonceBytes) {
+    OnConnectFailed(challenge.ok() ? "the listener is not member " + std::to_string(id_) +
+                                         " or sent no valid challenge"
+                                   : "bad handshake challenge: " + challenge.status().ToString());
+    return;
+  }
+  pb::PeerFrame hello;
+  hello.set_from(options.self_id);
+  hello.set_cluster_id(options.cluster_id);
+  hello.mutable_hello()->set_to(id_);
+  hello.mutable_hello()->set_proof(HelloProof(options.secret, challenge->challenge().nonce(),
+                                              options.self_id, id_, options.cluster_id));
+  Result<std::string> encoded = EncodeFrame(hello, kMaxHandshakeFrameBytes);
+  if (!encoded.ok()) {
+    OnConnectFailed(encoded.status().ToString());
+    return;
+  }
   const uint64_t epoch = ++epoch_;
   ctx_->counters.connects.fetch_add(1, std::memory_order_relaxed);
   ErrorCode local_ec;
   tcp::endpoint local = socket_.local_endpoint(local_ec);
-  spdlog::info("transport {}: connected to peer {} at {} from {}{}", ctx_->options.self_id, id_,
+  spdlog::info("transport {}: connected to peer {} at {} from {}{}", options.self_id, id_,
                address_text_, local_ec ? std::string("?") : local.address().to_string(),
                failures_ > 0 ? " after " + std::to_string(failures_) + " failed attempts" : "");
   failures_ = 0;
@@ -181,7 +263,16 @@ void OutboundPeer::OnConnect(const ErrorCode& ec, uint64_t attempt) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     connected_ = true;
-    if (!queue_.empty() && !write_scheduled_) {
+    // The hello goes first, ahead of whatever waited for the connection; a hello
+    // of an earlier connection that never left answers another nonce: drop it.
+    if (hello_bytes_ > 0 && !queue_.empty()) {
+      queue_bytes_ -= queue_.front().size();
+      queue_.pop_front();
+    }
+    queue_bytes_ += encoded->size();
+    hello_bytes_ = encoded->size();
+    queue_.push_front(std::move(*encoded));
+    if (!write_scheduled_) {
       write_scheduled_ = true;
       start_write = true;
     }
@@ -248,6 +339,9 @@ void OutboundPeer::DoWrite() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!connected_) return;
+    // The hello is the first frame queued on a connection; it is not traffic.
+    inflight_hello_bytes_ = hello_bytes_;
+    hello_bytes_ = 0;
     while (!queue_.empty() && (inflight_.empty() || batch_bytes < batch_limit)) {
       batch_bytes += queue_.front().size();
       queue_bytes_ -= queue_.front().size();
@@ -273,7 +367,10 @@ void OutboundPeer::DoWrite() {
 
 void OutboundPeer::OnWrite(const ErrorCode& ec, size_t bytes, uint64_t epoch) {
   write_in_flight_ = false;
-  const uint64_t frames = inflight_.size();
+  const size_t hello_bytes = inflight_hello_bytes_;
+  inflight_hello_bytes_ = 0;
+  const uint64_t frames = inflight_.size() - (hello_bytes > 0 ? 1 : 0);
+  bytes -= std::min(bytes, hello_bytes);
   inflight_.clear();
   if (ec) {
     // The frames are lost; Raft retries what matters.

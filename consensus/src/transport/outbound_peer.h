@@ -1,8 +1,10 @@
 // OutboundPeer: the one outgoing, write-only connection to a peer, with its
 // bounded send queue and reconnect loop.
 //
-// Lifecycle: created by the transport; Start() begins connecting; on failure or
-// a broken connection it waits (Backoff) and connects again until Close().
+// Lifecycle: created by the transport; Start() begins connecting; once connected
+// it reads the peer's challenge and queues its hello first (tcp_transport.h,
+// "Handshake and binding"); on failure or a broken connection it waits
+// (Backoff) and connects again until Close().
 // The address is fixed for the object's life: a new address means a new peer.
 //
 // Writes: single writer. Enqueue appends to the queue and, when connected and no
@@ -55,6 +57,9 @@ class OutboundPeer : public std::enable_shared_from_this<OutboundPeer> {
   void Connect();
   void ConnectTo(const boost::asio::ip::tcp::endpoint& endpoint);
   void OnConnect(const ErrorCode& ec, uint64_t attempt);
+  void ReadChallenge(uint64_t attempt);
+  void OnChallenge();
+  void OnHandshakeFailed(const ErrorCode& ec);
   void OnConnectFailed(const std::string& reason);
   void ScheduleReconnect();
   void WatchForClose(uint64_t epoch);
@@ -77,6 +82,7 @@ class OutboundPeer : public std::enable_shared_from_this<OutboundPeer> {
   // A DoWrite is posted or a write is in flight on the current connection.
   bool write_scheduled_ = false;
   bool closed_ = false;
+  size_t hello_bytes_ = 0;  // the hello is at the front of queue_ (its size)
 
   // I/O thread only.
   boost::asio::ip::tcp::socket socket_;
@@ -92,7 +98,10 @@ class OutboundPeer : public std::enable_shared_from_this<OutboundPeer> {
   uint64_t failures_ = 0;   // consecutive failed attempts, for rate-limited logs
   bool write_in_flight_ = false;
   std::vector<std::string> inflight_;  // frames owned by the current async_write
+  size_t inflight_hello_bytes_ = 0;    // inflight_ starts with the hello (its size)
   std::array<uint8_t, 1> probe_{};     // target of the close-detecting read
+  std::array<uint8_t, 4> challenge_header_{};
+  std::vector<uint8_t> challenge_body_;
 };
 
 }  // namespace coord::raft::transport

@@ -53,6 +53,12 @@ Status ValidateOptions(const TcpTransportOptions& options) {
   if (options.connect_timeout.count() <= 0) {
     return Status::InvalidArgument("connect_timeout must be > 0");
   }
+  if (options.handshake_timeout.count() <= 0 || options.idle_timeout.count() <= 0) {
+    return Status::InvalidArgument("handshake_timeout and idle_timeout must be > 0");
+  }
+  if (options.max_pending_handshakes == 0) {
+    return Status::InvalidArgument("max_pending_handshakes must be > 0");
+  }
   return Status::Ok();
 }
 
@@ -175,6 +181,10 @@ class TcpTransport::Impl {
                     parsed.status().ToString());
       return;
     }
+    {
+      std::lock_guard<std::mutex> inbound_lock(ctx_->inbound_mu);
+      ctx_->known_peers.insert(id);
+    }
     std::lock_guard<std::mutex> lock(mu_);
     auto it = peers_.find(id);
     if (it != peers_.end()) {
@@ -190,7 +200,13 @@ class TcpTransport::Impl {
   }
 
   void RemovePeer(NodeId id) {
+    {
+      std::lock_guard<std::mutex> inbound_lock(ctx_->inbound_mu);
+      ctx_->known_peers.erase(id);
+    }
     std::lock_guard<std::mutex> lock(mu_);
+    // A removed member may no longer talk to us either: close what it has open.
+    if (state_ == State::kRunning) asio::post(io_, [ctx = ctx_, id] { CloseInboundOf(*ctx, id); });
     auto it = peers_.find(id);
     if (it == peers_.end()) return;
     ClosePeerLocked(it->second);
@@ -247,6 +263,8 @@ class TcpTransport::Impl {
     s.connects = c.connects.load();
     s.disconnects = c.disconnects.load();
     s.accepted = c.accepted.load();
+    s.refused = c.refused.load();
+    s.frames_refused = c.frames_refused.load();
     return s;
   }
 
@@ -323,8 +341,36 @@ class TcpTransport::Impl {
     });
   }
 
+  // I/O thread. Closes every incoming connection bound to `id`.
+  static void CloseInboundOf(TransportContext& ctx, NodeId id) {
+    std::vector<std::shared_ptr<InboundConnection>> bound;
+    {
+      std::lock_guard<std::mutex> lock(ctx.inbound_mu);
+      for (const auto& [cid, connection] : ctx.inbound) {
+        if (connection->peer() == id) bound.push_back(connection);
+      }
+    }
+    for (const auto& connection : bound) connection->Close();
+  }
+
   void OnAccepted(tcp::socket socket) {
     ctx_->counters.accepted.fetch_add(1, std::memory_order_relaxed);
+    std::shared_ptr<InboundConnection> oldest_pending;
+    size_t pending = 0;
+    {
+      std::lock_guard<std::mutex> lock(ctx_->inbound_mu);
+      for (const auto& [id, connection] : ctx_->inbound) {
+        if (connection->peer() != kNoNode) continue;
+        if (pending++ == 0) oldest_pending = connection;  // ids increase: the first is oldest
+      }
+    }
+    if (pending >= ctx_->options.max_pending_handshakes && oldest_pending) {
+      ctx_->CountRefused();
+      spdlog::warn("transport {}: {} connections in their handshake (the limit); closing the "
+                   "oldest, from {}",
+                   ctx_->options.self_id, pending, oldest_pending->remote_address());
+      oldest_pending->Close();
+    }
     boost::system::error_code ec;
     tcp::endpoint remote = socket.remote_endpoint(ec);
     if (ec) return;  // already reset by the peer

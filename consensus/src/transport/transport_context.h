@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -35,6 +36,8 @@ struct TransportCounters {
   std::atomic<uint64_t> connects{0};
   std::atomic<uint64_t> disconnects{0};
   std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> refused{0};
+  std::atomic<uint64_t> frames_refused{0};
 };
 
 struct TransportContext {
@@ -53,9 +56,14 @@ struct TransportContext {
   TransportCounters counters;
 
   // Open incoming connections by id, so Stop can close them and
-  // InboundConnections() can list them.
+  // InboundConnections() can list them. `known_peers` are the members a
+  // connection may bind to (AddPeer adds, RemovePeer removes).
   std::mutex inbound_mu;
   std::map<uint64_t, std::shared_ptr<InboundConnection>> inbound;
+  std::set<NodeId> known_peers;
+
+  // Counts a refused incoming connection.
+  void CountRefused() { counters.refused.fetch_add(1, std::memory_order_relaxed); }
 };
 
 }  // namespace coord::raft::transport

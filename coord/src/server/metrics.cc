@@ -74,6 +74,18 @@ std::string Metrics::Render(const MetricsSnapshot& g) const {
         "2PC transactions remembered (in doubt, or decided and "
         "awaiting acknowledgements).",
         g.tpc_remembered);
+  counter("coord_peer_connections_refused_total",
+          "Peer connections refused: failed handshake (wrong secret, unknown or removed "
+          "member), handshake timeout, or too many handshakes.",
+          g.peer_connections_refused);
+  counter("coord_peer_frames_refused_total",
+          "Frames on an authenticated peer connection claiming another sender.",
+          g.peer_frames_refused);
+  counter("coord_peer_bad_frames_total", "Peer frames that could not be decoded.",
+          g.peer_bad_frames);
+  counter("coord_peer_messages_refused_total",
+          "Raft messages refused by the core (malformed, or numbers out of bounds).",
+          g.peer_messages_refused);
   std::lock_guard lock(mu_);
   o << "# HELP coord_requests_total Client requests by type.\n"
        "# TYPE coord_requests_total counter\n";

@@ -29,6 +29,11 @@ struct MetricsSnapshot {
   uint64_t fencing_rejections = 0;  // StateMachine::fencing_rejections()
   uint64_t tpc_in_doubt = 0;        // PREPARING 2PC transactions (from the state)
   uint64_t tpc_remembered = 0;      // every remembered 2PC transaction
+  // The peer port (transport and Raft core counters).
+  uint64_t peer_connections_refused = 0;
+  uint64_t peer_frames_refused = 0;
+  uint64_t peer_bad_frames = 0;
+  uint64_t peer_messages_refused = 0;
 };
 
 class Metrics {

@@ -73,6 +73,15 @@ Status Server::Impl::Open() {
   }
   member_id_ = MemberIdFromName(o.name);
   const uint64_t cluster_id = ClusterIdFromToken(o.cluster_token);
+  if (o.cluster_token == ServerOptions().cluster_token &&
+      o.listen_peer.rfind("127.", 0) != 0 && o.listen_peer.rfind("[::1]", 0) != 0 &&
+      o.listen_peer.rfind("localhost:", 0) != 0) {
+    spdlog::warn(
+        "coordd: the peer port {} is not on loopback and --cluster-token is the default: anyone "
+        "who can reach it can join the ensemble's Raft traffic; set a secret token "
+        "(docs/operations.md, \"Securing the peer port\")",
+        o.listen_peer);
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(o.data_dir, ec);
@@ -93,7 +102,10 @@ Status Server::Impl::Open() {
   transport_options.self_id = member_id_;
   transport_options.listen_address = o.listen_peer;
   transport_options.cluster_id = cluster_id;
+  // The token is the secret the peer handshake proves knowledge of.
+  transport_options.secret = o.cluster_token;
   auto transport = std::make_unique<raft::TcpTransport>(transport_options);
+  raft::TcpTransport* peer_transport = transport.get();  // owned by the node, which outlives use
 
   ServiceOptions service_options;
   service_options.name = o.name;
@@ -110,6 +122,7 @@ Status Server::Impl::Open() {
       [svc = service_.get()](const std::vector<int64_t>& ids) { svc->OnSessionsExpired(ids); });
   service_->set_lock_wait_tracker(&lock_tracker_);
   service_->set_tpc_timer_tracker(&tpc_tracker_);
+  service_->set_peer_stats([peer_transport] { return peer_transport->stats(); });
   adapter_.set_on_applied([svc = service_.get()](const ApplyResult& r) { svc->OnApplied(r); });
 
   raft::NodeOptions node_options;

@@ -47,6 +47,7 @@
 
 #include "coord.pb.h"
 #include "coord/consensus/node.h"
+#include "coord/consensus/tcp_transport.h"
 #include "coord/server/server.h"
 #include "peer.pb.h"
 #include "server/client_sink.h"
@@ -95,6 +96,8 @@ class Service {
   // Optional (set before Start): the leader's 2PC timers; borrowed.
   void set_tpc_timer_tracker(TpcTimerTracker* tracker) { tpc_tracker_ = tracker; }
   void set_client_address(const std::string& address);
+  // Optional (set before Start): the peer transport's counters for /metrics.
+  void set_peer_stats(std::function<raft::TcpTransport::Stats()> f) { peer_stats_ = std::move(f); }
   void AddMember(uint64_t id, MemberInfo info);
 
   // Starts the periodic timer (session expiry, checkpoints, forward timeouts,
@@ -190,6 +193,7 @@ class Service {
   raft::Node* node_ = nullptr;
   LockWaitTracker* lock_tracker_ = nullptr;
   TpcTimerTracker* tpc_tracker_ = nullptr;
+  std::function<raft::TcpTransport::Stats()> peer_stats_;
   boost::asio::steady_timer timer_;
 
   mutable std::mutex mu_;  // guards everything below

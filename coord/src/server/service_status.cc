@@ -93,6 +93,13 @@ MetricsSnapshot Service::Gauges() const {
   g.applied_index = st.applied;
   g.is_leader = st.raft.role == raft::Role::kLeader;
   g.has_leader = st.leader != raft::kNoNode;
+  g.peer_messages_refused = st.messages_refused;
+  if (peer_stats_) {
+    const raft::TcpTransport::Stats peer = peer_stats_();
+    g.peer_connections_refused = peer.refused;
+    g.peer_frames_refused = peer.frames_refused;
+    g.peer_bad_frames = peer.decode_errors;
+  }
   adapter_->Read([&](const StateMachine& sm) {
     g.revision = sm.revision();
     g.compacted_revision = sm.compacted_revision();

@@ -93,6 +93,7 @@ TEST(TcpTransportTest, MessagesArriveInOrderPerPeer) {
   auto a = StartNode(Options(1));
   auto b = StartNode(Options(2));
   a->transport->AddPeer(2, b->address());
+  b->transport->AddPeer(1, a->address());
   constexpr int kCount = 2000;
   for (int i = 1; i <= kCount; ++i) {
     if (i % 3 == 0) {
@@ -116,6 +117,7 @@ TEST(TcpTransportTest, LargeMessageArrives) {
   auto a = StartNode(Options(1));
   auto b = StartNode(Options(2));
   a->transport->AddPeer(2, b->address());
+  b->transport->AddPeer(1, a->address());
   pb::Message big = MakeMessage(1, 2, 5);
   std::string data(8 << 20, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 131 + (i >> 13));
@@ -138,6 +140,7 @@ TEST(TcpTransportTest, MessageAboveFrameLimitIsDroppedBySender) {
   auto a = StartNode(options);
   auto b = StartNode(Options(2));
   a->transport->AddPeer(2, b->address());
+  b->transport->AddPeer(1, a->address());
   a->transport->SendApp(2, std::string(2000, 'x'));
   EXPECT_EQ(a->transport->stats().dropped, 1u);
   a->transport->SendApp(2, "small");
@@ -151,6 +154,7 @@ TEST(TcpTransportTest, ReconnectsToRestartedPeer) {
   const std::string b_address = b->address();
   const uint16_t b_port = b->transport->port();
   a->transport->AddPeer(2, b_address);
+  b->transport->AddPeer(1, a->address());
   a->transport->Send(MakeMessage(1, 2, 1));
   ASSERT_TRUE(b->inbox.WaitMessages(1));
 
@@ -161,6 +165,7 @@ TEST(TcpTransportTest, ReconnectsToRestartedPeer) {
   ASSERT_TRUE(a->inbox.WaitUnreachable(2));
 
   auto b2 = StartNode(Options(2, "127.0.0.1", b_port));
+  b2->transport->AddPeer(1, a->address());
   ASSERT_EQ(b2->address(), b_address);
   for (uint64_t i = 2; i <= 11; ++i) a->transport->Send(MakeMessage(1, 2, i));
   ASSERT_TRUE(b2->inbox.WaitMessages(10));
@@ -201,6 +206,7 @@ TEST(TcpTransportTest, QueuedMessagesAreDeliveredOnceThePeerComesUp) {
   for (uint64_t i = 1; i <= 3; ++i) a->transport->Send(MakeMessage(1, 2, i));
   ASSERT_TRUE(a->inbox.WaitUnreachable(2));
   auto b = StartNode(Options(2, "127.0.0.1", port));
+  b->transport->AddPeer(1, a->address());
   ASSERT_TRUE(b->inbox.WaitMessages(3));
   EXPECT_EQ(b->inbox.messages()[2].index(), 3u);
   // Everything queued before the connection left in one gather write.
@@ -219,6 +225,7 @@ TEST(TcpTransportTest, WriteBatchesAreBoundedByBatchBytes) {
   for (int i = 0; i < 10; ++i) a->transport->SendApp(2, std::string(400, 'a' + i));
   ASSERT_TRUE(a->inbox.WaitUnreachable(2));
   auto b = StartNode(Options(2, "127.0.0.1", port));
+  b->transport->AddPeer(1, a->address());
   ASSERT_TRUE(b->inbox.WaitApps(10));
   for (int i = 0; i < 10; ++i) EXPECT_EQ(b->inbox.apps()[i].payload[0], 'a' + i);
   ASSERT_TRUE(PollUntil([&] { return a->transport->stats().frames_sent == 10; }));
@@ -231,6 +238,7 @@ TEST(TcpTransportTest, UnknownPeerAndForeignSenderAreDropped) {
   a->transport->Send(MakeMessage(1, 9, 1));  // no such peer
   EXPECT_EQ(a->transport->stats().dropped, 1u);
   a->transport->AddPeer(2, b->address());
+  b->transport->AddPeer(1, a->address());
   a->transport->Send(MakeMessage(5, 2, 1));  // claims to come from member 5
   EXPECT_EQ(a->transport->stats().dropped, 2u);
   a->transport->Send(MakeMessage(1, 2, 2));
@@ -244,10 +252,12 @@ TEST(TcpTransportTest, RemoveAndMovePeer) {
   auto b = StartNode(Options(2));
   auto c = StartNode(Options(2));  // member 2 moved to another address
   a->transport->AddPeer(2, b->address());
+  b->transport->AddPeer(1, a->address());
   a->transport->Send(MakeMessage(1, 2, 1));
   ASSERT_TRUE(b->inbox.WaitMessages(1));
 
   a->transport->AddPeer(2, c->address());
+  c->transport->AddPeer(1, a->address());
   a->transport->Send(MakeMessage(1, 2, 2));
   ASSERT_TRUE(c->inbox.WaitMessages(1));
   EXPECT_EQ(c->inbox.messages()[0].index(), 2u);
@@ -263,6 +273,7 @@ TEST(TcpTransportTest, PeerAddressMayBeAHostName) {
   auto a = StartNode(Options(1));
   auto b = StartNode(Options(2));
   a->transport->AddPeer(2, "localhost:" + std::to_string(b->transport->port()));
+  b->transport->AddPeer(1, a->address());
   a->transport->Send(MakeMessage(1, 2, 4));
   ASSERT_TRUE(b->inbox.WaitMessages(1));
   EXPECT_EQ(b->inbox.messages()[0].index(), 4u);
@@ -321,6 +332,7 @@ TEST(TcpTransportTest, StopWithTrafficInFlightIsPromptAndFinal) {
   };
   ASSERT_TRUE(b->Start(h).ok());
   a->transport->AddPeer(2, b->listen_address());
+  b->AddPeer(1, a->address());
 
   std::atomic<bool> stop_sender{false};
   std::thread sender([&] {
@@ -368,6 +380,7 @@ TEST(TcpTransportTest, AddPeerBeforeStartConnectsOnStart) {
   auto b = StartNode(Options(2));
   auto a = std::make_unique<Node>(Options(1));
   a->transport->AddPeer(2, b->address());
+  b->transport->AddPeer(1, "127.0.0.1:" + std::to_string(UnusedPort()));  // a is not listening yet
   a->transport->AddPeer(3, "not an address");  // logged and ignored
   ASSERT_TRUE(a->Start().ok());
   a->transport->Send(MakeMessage(1, 2, 7));
@@ -418,6 +431,7 @@ TEST(TcpTransportReentrancyTest, HandlerMayStop) {
   };
   ASSERT_TRUE(b->Start(h).ok());
   a->transport->AddPeer(2, b->listen_address());
+  b->AddPeer(1, a->address());
   a->transport->SendApp(2, "stop please");
   {
     std::unique_lock<std::mutex> lock(mu);

@@ -5,6 +5,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include "transport/peer_auth.h"
+
 namespace coord::raft::testing {
 
 namespace asio = boost::asio;
@@ -43,6 +45,38 @@ bool RawClient::Write(const std::string& bytes) {
   boost::system::error_code ec;
   asio::write(socket_, asio::buffer(bytes), ec);
   return !ec;
+}
+
+std::optional<pb::PeerFrame> RawClient::ReadFrame() {
+  std::array<uint8_t, 4> header;
+  boost::system::error_code ec;
+  asio::read(socket_, asio::buffer(header), ec);
+  if (ec) return std::nullopt;
+  const uint32_t n = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
+                     (uint32_t{header[2]} << 8) | header[3];
+  if (n > (1u << 20)) return std::nullopt;
+  std::string body(n, '\0');
+  asio::read(socket_, asio::buffer(body), ec);
+  pb::PeerFrame frame;
+  if (ec || !frame.ParseFromString(body)) return std::nullopt;
+  return frame;
+}
+
+bool RawClient::Handshake(NodeId from, NodeId to, uint64_t cluster_id, const std::string& secret) {
+  std::optional<pb::PeerFrame> challenge = ReadFrame();
+  if (!challenge || !challenge->has_challenge()) return false;
+  return Write(RawFrame(HelloFrame(from, to, cluster_id, secret, challenge->challenge().nonce())));
+}
+
+pb::PeerFrame HelloFrame(NodeId from, NodeId to, uint64_t cluster_id, const std::string& secret,
+                         const std::string& nonce) {
+  pb::PeerFrame hello;
+  hello.set_from(from);
+  hello.set_cluster_id(cluster_id);
+  hello.mutable_hello()->set_to(to);
+  hello.mutable_hello()->set_proof(
+      transport::HelloProof(secret, nonce, from, to, cluster_id));
+  return hello;
 }
 
 bool RawClient::WaitClosed(std::chrono::milliseconds timeout) {

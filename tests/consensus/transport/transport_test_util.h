@@ -157,6 +157,11 @@ class RawClient {
   explicit RawClient(const std::string& host, uint16_t port);
   bool ok() const { return connected_; }
   bool Write(const std::string& bytes);
+  // Reads one frame (blocking); nullopt on a closed connection or a bad frame.
+  std::optional<pb::PeerFrame> ReadFrame();
+  // The connecting side of the handshake: reads the challenge and answers with
+  // a hello from `from` to `to`, proven with `secret` (false if no challenge).
+  bool Handshake(NodeId from, NodeId to, uint64_t cluster_id, const std::string& secret);
   // True when the server closes (EOF or reset) within `timeout`.
   bool WaitClosed(std::chrono::milliseconds timeout = kWait);
 
@@ -165,6 +170,10 @@ class RawClient {
   boost::asio::ip::tcp::socket socket_;
   bool connected_ = false;
 };
+
+// A hello frame answering `nonce` (what a member sends after the challenge).
+pb::PeerFrame HelloFrame(NodeId from, NodeId to, uint64_t cluster_id, const std::string& secret,
+                         const std::string& nonce);
 
 // Encodes a frame by hand (independently of the transport's encoder).
 std::string RawFrame(const std::string& body);

@@ -149,6 +149,7 @@ struct NodeStatus {
   uint64_t saves = 0;       // storage Save() calls
   uint64_t synced_saves = 0;  // of which with sync = true (fsyncs)
   uint64_t proposals_batched = 0;  // entries proposed through ProposeBatch
+  uint64_t messages_refused = 0;   // peer messages the core refused (malformed, absurd)
   Status error;             // non-OK once the node has failed
   bool running = false;
 };

@@ -1,14 +1,32 @@
 // TcpTransport: the real peer transport, length-delimited protobuf over TCP.
 //
 // Wire format: each frame is a 4-byte big-endian length N followed by N bytes of
-// a serialized pb::PeerFrame (sender id, cluster id, and a Raft Message or an
-// opaque application payload). Frames longer than max_frame_bytes are refused.
+// a serialized pb::PeerFrame (sender id, cluster id, and a body). Frames longer
+// than max_frame_bytes are refused.
 //
 // Connections: a member keeps one outgoing connection to each peer and writes only
-// on it; it accepts incoming connections from its peers and only reads from them.
-// Outgoing connections bind their local end to the host of this member's own
-// listen address (port 0), so members on 127.0.0.1/.2/.3 can be partitioned by
-// address and their traffic is attributable.
+// on it; it accepts incoming connections from its peers and only reads from them
+// (after the handshake). Outgoing connections bind their local end to the host of
+// this member's own listen address (port 0), so members on 127.0.0.1/.2/.3 can be
+// partitioned by address and their traffic is attributable.
+//
+// Handshake and binding (the peer port trusts nobody): the accepting member
+// writes a PeerChallenge with a fresh nonce; the connecting member answers with a
+// PeerHello naming itself (`from`) and the member it meant to reach (`to`), with
+// an HMAC-SHA256 proof keyed by `secret` over the nonce and both ids. The
+// accepting member binds the connection to `from` only if `to` is itself, `from`
+// is a configured peer (AddPeer, not yet RemovePeer) and the proof holds;
+// otherwise the connection is refused and counted (Stats::refused). A bound
+// connection delivers frames from its member only: a frame claiming another
+// sender, or a second handshake, is counted (Stats::frames_refused) and closes
+// it. A newer bound connection from the same member replaces the older one, and
+// RemovePeer closes the removed member's connections.
+//
+// Bounded memory: before the handshake a frame may hold at most 4 KiB and must
+// arrive within handshake_timeout; a body is read in chunks as its bytes arrive,
+// so an announced length costs nothing until the data is there; an incoming
+// connection idle for idle_timeout is closed; at most max_pending_handshakes
+// connections handshake at once, and a member has at most one bound connection.
 //
 // Threading model: the transport owns one boost::asio::io_context and one I/O
 // thread, started by Start() and joined by Stop(). All socket work and all
@@ -50,6 +68,21 @@ struct TcpTransportOptions {
   std::string listen_address;
   // Frames of another cluster are refused. 0 = do not check (and send 0).
   uint64_t cluster_id = 0;
+  // The shared secret every member of the cluster is configured with (coordd:
+  // the cluster token). Keys the handshake proof; a member that does not know it
+  // cannot open a connection that is accepted.
+  std::string secret;
+  // An accepted connection must complete the handshake within this time.
+  std::chrono::milliseconds handshake_timeout{5000};
+  // An incoming connection that delivers no bytes for this long is closed (its
+  // member reconnects when it has something to send).
+  std::chrono::milliseconds idle_timeout{60000};
+  // Most accepted connections still in their handshake. When a new one would
+  // exceed it, the oldest handshaking connection is closed (and counted as
+  // refused): a stream of junk connections cannot lock real members out, whose
+  // handshakes complete in a round trip. Bound connections are bounded anyway,
+  // one per configured member.
+  size_t max_pending_handshakes = 16;
   // Largest frame body accepted or sent (default 64 MiB). A larger incoming
   // length prefix closes the connection; a larger outgoing message is dropped.
   size_t max_frame_bytes = size_t{64} << 20;
@@ -88,6 +121,10 @@ class TcpTransport : public Transport {
     uint64_t connects = 0;         // outgoing connections established
     uint64_t disconnects = 0;      // established outgoing connections lost
     uint64_t accepted = 0;         // incoming connections accepted
+    uint64_t refused = 0;          // incoming connections refused: failed or timed-out
+                                   // handshake, unknown member, over the cap
+    uint64_t frames_refused = 0;   // frames on a bound connection claiming another
+                                   // sender (or a second handshake)
   };
 
   explicit TcpTransport(TcpTransportOptions options);
