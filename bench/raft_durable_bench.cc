@@ -46,7 +46,7 @@ namespace fs = std::filesystem;
 
 class NullStateMachine : public StateMachine {
  public:
-  std::string Apply(Index, const std::string&) override { return {}; }
+  coord::Result<std::any> Apply(Index, const std::string&) override { return std::any(); }
   std::string Snapshot() override { return {}; }
   coord::Status Restore(const std::string&) override { return coord::Status::Ok(); }
 };

@@ -294,10 +294,13 @@ void Core::OnResponse(Response response) {
   if (found == calls_.end()) return;
   Call* c = found->second.get();
   c->sent = false;
-  if (response.error().code() == coord::v1::UNAVAILABLE && c->opts.bound_epoch == 0 &&
+  // UNAVAILABLE: certainly not applied (no leader yet). TIMEOUT on a write: it
+  // may have been applied (the leader changed after appending it); its retry
+  // keeps the lane's sequence, so the exactly-once table settles which.
+  const auto code = response.error().code();
+  const bool retry = code == coord::v1::UNAVAILABLE || (code == coord::v1::TIMEOUT && c->write);
+  if (retry && c->opts.bound_epoch == 0 &&
       c->deadline - Clock::now() > kMinRetryBudget + kUnavailableRetry) {
-    // The member could not finish it (no leader yet, leader changed): maybe not
-    // applied, maybe applied; a retry with the same sequence settles it.
     if (++c->unavailable_count % kUnavailableBeforeFailover == 0 && conn_) {
       RetryLater(key, std::chrono::milliseconds(0));
       Disconnect(conn_, "member keeps answering UNAVAILABLE");

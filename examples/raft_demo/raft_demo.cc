@@ -54,10 +54,10 @@ constexpr char kUsage[] =
 // The replicated application: the last counter value committed.
 class Counter : public StateMachine {
  public:
-  std::string Apply(Index, const std::string& data) override {
+  coord::Result<std::any> Apply(Index, const std::string& data) override {
     std::lock_guard lock(mu_);
     value_ = data;
-    return data;
+    return std::any(data);
   }
   std::string Snapshot() override {
     std::lock_guard lock(mu_);

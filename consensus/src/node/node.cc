@@ -184,7 +184,8 @@ void Node::Impl::Stop() {
   }
   const Status aborted = Status::Aborted("node stopped");
   FailInbox(&left, aborted, kNoNode);
-  if (raft_) FailPending(aborted);
+  if (raft_) FailPending(Status::Aborted("node stopped with the request pending (it may still "
+                                         "be applied by the other members)"));
   bool was_running = false;
   {
     std::lock_guard lock(status_mu_);
@@ -331,6 +332,10 @@ void Node::Propose(std::string data, Clock::time_point deadline, ProposeCallback
 void Node::ProposeConfChange(pb::ConfChange change, ProposeCallback done) {
   impl_->ProposeConfChange(std::move(change), Clock::now() + impl_->options().default_timeout,
                            std::move(done));
+}
+void Node::ProposeConfChange(pb::ConfChange change, Clock::time_point deadline,
+                             ProposeCallback done) {
+  impl_->ProposeConfChange(std::move(change), deadline, std::move(done));
 }
 void Node::ReadIndex(ReadCallback done) {
   impl_->ReadIndex(Clock::now() + impl_->options().default_timeout, std::move(done));

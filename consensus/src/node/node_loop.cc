@@ -326,8 +326,9 @@ Status Node::Impl::InstallSnapshot(const pb::Snapshot& snapshot) {
   // Proposals at or below the snapshot can no longer be matched to an entry.
   while (!pending_.empty() && pending_.begin()->first <= applied_) {
     auto node = pending_.extract(pending_.begin());
-    node.mapped().done(ProposeResult{
-        Status::Aborted("superseded by a leader's snapshot"), node.key(), {}, raft_->leader()});
+    // It may be inside the snapshot (applied) or not: nobody here can tell.
+    node.mapped().done(ProposeResult{Status::Aborted("superseded by a leader's snapshot"),
+                                     node.key(), {}, raft_->leader(), /*indeterminate=*/true});
   }
   spdlog::info("raft {}: installed snapshot at index {} term {} ({} bytes), {}", id(), meta.index(),
                meta.term(), snapshot.data().size(), DescribeConf(applied_conf_));
@@ -340,7 +341,7 @@ Status Node::Impl::ApplyCommitted(const pb::Entry& entry) {
     return Status::Internal("committed entry " + std::to_string(entry.index()) +
                             " does not follow applied " + std::to_string(applied_));
   }
-  std::string result;
+  std::any result;
   if (entry.type() == pb::ENTRY_CONF_CHANGE) {
     auto change = ParseConfChange(entry);
     if (!change.ok()) return change.status();
@@ -356,7 +357,13 @@ Status Node::Impl::ApplyCommitted(const pb::Entry& entry) {
       }
     }
   } else if (!entry.data().empty()) {
-    result = state_machine_->Apply(entry.index(), entry.data());
+    Result<std::any> applied = state_machine_->Apply(entry.index(), entry.data());
+    if (!applied.ok()) {
+      return Status(applied.status().code(), "cannot apply committed entry " +
+                                                 std::to_string(entry.index()) + ": " +
+                                                 applied.status().message());
+    }
+    result = std::move(*applied);
   }
   applied_ = entry.index();
 
@@ -421,7 +428,9 @@ void Node::Impl::OnSoftState(const SoftState& soft) {
     // overwritten; this member can no longer tell which.
     Status s = NotLeaderStatus();
     s = Status::NotLeader("leadership lost before commit (outcome unknown); " + s.message());
-    for (auto& [index, p] : pending_) p.done(ProposeResult{s, index, {}, soft.leader});
+    for (auto& [index, p] : pending_) {
+      p.done(ProposeResult{s, index, {}, soft.leader, /*indeterminate=*/true});
+    }
     pending_.clear();
   }
 }
@@ -476,7 +485,8 @@ void Node::Impl::ExpireDeadlines() {
                                                   "still commit)"),
                                   it->first,
                                   {},
-                                  leader});
+                                  leader,
+                                  /*indeterminate=*/true});
     it = pending_.erase(it);
   }
   for (auto it = reads_asked_.begin(); it != reads_asked_.end();) {
@@ -502,7 +512,7 @@ void Node::Impl::Fail(const Status& cause) {
   if (failed_) return;
   failed_ = true;
   const Status error = Status::IOError("node " + std::to_string(id()) +
-                                       " stopped after a storage failure: " + cause.ToString());
+                                       " stopped (it cannot continue safely): " + cause.ToString());
   spdlog::error("raft {}: {}", id(), error.message());
   Inbox left;
   {
@@ -519,7 +529,9 @@ void Node::Impl::Fail(const Status& cause) {
 }
 
 void Node::Impl::FailPending(const Status& status) {
-  for (auto& [index, p] : pending_) p.done(ProposeResult{status, index, {}, kNoNode});
+  for (auto& [index, p] : pending_) {
+    p.done(ProposeResult{status, index, {}, kNoNode, /*indeterminate=*/true});
+  }
   pending_.clear();
   for (auto& [context, r] : reads_asked_) r.done(ReadResult{status, 0, kNoNode});
   reads_asked_.clear();

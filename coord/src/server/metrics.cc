@@ -50,6 +50,10 @@ std::string Metrics::Render(const MetricsSnapshot& g) const {
   gauge("coord_watches", "Open watches on this member.", g.watches);
   gauge("coord_connections", "Open client connections.", connections_.load());
   counter("coord_bad_frames_total", "Client frames that could not be decoded.", bad_frames_.load());
+  counter("coord_forwards_expired_total",
+          "Forwarded requests this leader dropped unstarted: they arrived after their origin's "
+          "deadline.",
+          forwards_expired_.load());
   counter("coord_lock_acquisitions_total", "Lock grants (at once or after a wait).",
           lock_acquired_.load());
   gauge("coord_lock_waiters", "Queued lock acquires.", g.lock_waiters);

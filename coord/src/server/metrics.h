@@ -55,6 +55,7 @@ class Metrics {
   void CountTpcBegun() { tpc_begun_.fetch_add(1); }
   void CountTpcDecided(bool committed) { (committed ? tpc_committed_ : tpc_aborted_).fetch_add(1); }
   void CountBadFrame() { bad_frames_.fetch_add(1); }
+  void CountForwardExpired() { forwards_expired_.fetch_add(1); }
   void ConnectionOpened() { connections_.fetch_add(1); }
   void ConnectionClosed() { connections_.fetch_sub(1); }
   int64_t connections() const { return connections_.load(); }
@@ -73,6 +74,7 @@ class Metrics {
   std::atomic<uint64_t> leader_changes_{0};
   std::atomic<uint64_t> sessions_expired_{0};
   std::atomic<uint64_t> bad_frames_{0};
+  std::atomic<uint64_t> forwards_expired_{0};
   std::atomic<uint64_t> lock_acquired_{0};
   std::atomic<uint64_t> lock_wait_timeouts_{0};
   std::atomic<uint64_t> lock_wait_session_ended_{0};

@@ -28,14 +28,17 @@ bool IsMembership(Request::BodyCase c) {
          c == Request::kTransferLeadership;
 }
 
-// Ends not definitely-unapplied: the deadline passing on a proposal means it
-// may still commit, which the client must be told.
-Status Unavailable(const Status& s) {
+// A read that could not be served: nothing was applied, whatever went wrong.
+Status ReadNotServed(const Status& s) {
   if (s.code() == StatusCode::kTimeout) {
     return Status::Unavailable("deadline passed: " + s.message());
   }
   return s;
 }
+
+// How long before its client's deadline the origin of a forward stops letting
+// the leader start it (covers the error of the leader's PeerClock estimate).
+constexpr auto kForwardExpiryMargin = std::chrono::milliseconds(50);
 
 coord::state::Command CommandFromRequest(const Request& request) {
   coord::state::Command c;
@@ -161,7 +164,7 @@ void Service::FillHeader(Response* response) const {
   response->mutable_header()->set_member_id(options_.member_id);
 }
 
-Service::Outcome Service::ErrorOutcome(uint64_t id, const Status& status, bool retryable) const {
+Outcome Service::ErrorOutcome(uint64_t id, const Status& status, bool retryable) const {
   Outcome o;
   o.response.set_id(id);
   std::string hint;
@@ -335,42 +338,47 @@ void Service::SubmitLeaderOnly(const Request& request, Clock::time_point deadlin
 }
 
 void Service::ProposeWrite(const Request& request, Clock::time_point deadline, Done done) {
-  const std::string data = CommandFromRequest(request).SerializeAsString();
+  const std::string data = EncodeCommand(CommandFromRequest(request));
   const auto start = Clock::now();
   const uint64_t id = request.id();
   node_->Propose(data, deadline, [this, id, start, done](raft::ProposeResult r) {
     metrics_->ObserveProposal(Clock::now() - start);
     if (r.status.ok()) {
       Outcome o;
-      if (!o.response.ParseFromString(r.result)) {
-        done(ErrorOutcome(id, Status::Internal("undecodable apply result")));
+      auto* applied = std::any_cast<Response>(&r.result);
+      if (applied == nullptr) {
+        // The entry is applied; only its result went missing (a bug).
+        done(ErrorOutcome(id, OutcomeUnknown("applied, but its result was lost (a bug)")));
         return;
       }
+      o.response = std::move(*applied);
       o.response.set_id(id);
       FillHeader(&o.response);
       done(std::move(o));
       return;
     }
-    const bool never_appended = r.index == 0 && (r.status.code() == StatusCode::kNotLeader ||
-                                                 r.status.code() == StatusCode::kAborted);
-    done(ErrorOutcome(id, Unavailable(r.status), never_appended));
+    const ProposalFailure failure = DescribeProposalFailure(r);
+    done(ErrorOutcome(id, failure.status, failure.retryable));
   });
 }
 
 void Service::Forward(raft::NodeId leader, const Request& request, Clock::time_point deadline,
                       Done done) {
   pb::PeerEnvelope envelope;
-  {
-    std::lock_guard lock(mu_);
-    const uint64_t fid = next_forward_id_++;
-    forwards_[fid] = PendingForward{deadline, leader, std::move(done)};
-    envelope.mutable_forward()->set_forward_id(fid);
-  }
+  const auto now = Clock::now();
+  envelope.mutable_forward()->set_forward_id(forwards_.Add(leader, deadline, std::move(done)));
   *envelope.mutable_forward()->mutable_request() = request;
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  envelope.mutable_forward()->set_timeout_ms(static_cast<uint32_t>(std::max<int64_t>(left, 1)));
-  node_->SendApp(leader, envelope.SerializeAsString());
+  const auto left = deadline - now;
+  envelope.mutable_forward()->set_timeout_ms(static_cast<uint32_t>(std::max<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(left).count(), 1)));
+  const auto margin = std::min<Clock::duration>(kForwardExpiryMargin, left / 4);
+  envelope.mutable_forward()->set_expiry_us(PeerClock::NowMicros(deadline - margin));
+  SendToPeer(leader, &envelope);
+}
+
+void Service::SendToPeer(raft::NodeId to, pb::PeerEnvelope* envelope) {
+  envelope->set_sent_us(PeerClock::NowMicros());
+  node_->SendApp(to, envelope->SerializeAsString());
 }
 
 void Service::LinearizableRead(const Request& request, Clock::time_point deadline, Done done) {
@@ -386,7 +394,7 @@ void Service::LinearizableRead(const Request& request, Clock::time_point deadlin
       RetryLater([this, request, deadline, done] { LinearizableRead(request, deadline, done); });
       return;
     }
-    done(ErrorOutcome(request.id(), Unavailable(r.status)));
+    done(ErrorOutcome(request.id(), ReadNotServed(r.status)));
   });
 }
 
@@ -407,7 +415,7 @@ void Service::AfterReadIndex(const std::shared_ptr<ClientSink>& sink, const Requ
       return;
     }
     ServerMessage m;
-    *m.mutable_response() = ErrorOutcome(request.id(), Unavailable(r.status)).response;
+    *m.mutable_response() = ErrorOutcome(request.id(), ReadNotServed(r.status)).response;
     sink->Push(m, text);
   });
 }
@@ -470,27 +478,24 @@ void Service::OnConnectionClosed(uint64_t connection_id) {
 }
 
 void Service::OnPeerPayload(raft::NodeId from, std::string payload) {
+  const auto received = Clock::now();
   auto envelope = std::make_shared<pb::PeerEnvelope>();
   if (!envelope->ParseFromString(payload)) {
     spdlog::warn("server: undecodable peer payload from member {} ({} bytes)", from,
                  payload.size());
     return;
   }
+  // Stamped before it waits for the I/O thread, so the bound stays tight.
+  if (envelope->sent_us() != 0) peer_clock_.Observe(from, envelope->sent_us(), received);
   boost::asio::post(io_, [this, from, envelope] {
     switch (envelope->kind_case()) {
       case pb::PeerEnvelope::kForward:
-        OnForwardRequest(from, envelope->forward());
+        OnForwardRequest(from, envelope->forward(), envelope->sent_us() != 0);
         break;
       case pb::PeerEnvelope::kReply: {
-        Done done;
-        {
-          std::lock_guard lock(mu_);
-          auto it = forwards_.find(envelope->reply().forward_id());
-          if (it == forwards_.end()) return;  // timed out already
-          done = std::move(it->second.done);
-          forwards_.erase(it);
-        }
-        done(Outcome{envelope->reply().response(), envelope->reply().retryable()});
+        std::optional<Done> done = forwards_.Take(envelope->reply().forward_id());
+        if (!done) return;  // ended already (swept)
+        (*done)(Outcome{envelope->reply().response(), envelope->reply().retryable()});
         break;
       }
       case pb::PeerEnvelope::kHello: {
@@ -523,21 +528,34 @@ void Service::OnPeerPayload(raft::NodeId from, std::string payload) {
   });
 }
 
-void Service::OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward) {
+void Service::OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward,
+                               bool stamped) {
   const uint64_t fid = forward.forward_id();
   auto reply = [this, from, fid](Outcome o) {
     pb::PeerEnvelope envelope;
     envelope.mutable_reply()->set_forward_id(fid);
     *envelope.mutable_reply()->mutable_response() = std::move(o.response);
     envelope.mutable_reply()->set_retryable(o.retryable);
-    node_->SendApp(from, envelope.SerializeAsString());
+    SendToPeer(from, &envelope);
   };
   const Request& request = forward.request();
   if (!IsWrite(request.body_case()) && !IsMembership(request.body_case())) {
     reply(ErrorOutcome(request.id(), Status::InvalidArgument("request cannot be forwarded")));
     return;
   }
-  const auto deadline = Clock::now() + std::chrono::milliseconds(forward.timeout_ms());
+  const auto now = Clock::now();
+  auto deadline = now + std::chrono::milliseconds(forward.timeout_ms());
+  if (stamped && forward.expiry_us() != 0) {
+    const auto left = peer_clock_.Remaining(from, forward.expiry_us(), now);
+    if (left.count() <= 0) {
+      // Its origin has given up on it (the network held it): never start it.
+      metrics_->CountForwardExpired();
+      reply(ErrorOutcome(request.id(), Status::Unavailable("the forward reached the leader after "
+                                                           "its deadline; not applied")));
+      return;
+    }
+    deadline = std::min(deadline, now + left);
+  }
   SubmitLeaderOnly(request, deadline, true, reply);
 }
 
@@ -608,7 +626,7 @@ void Service::OnTick() {
   }
   if (is_leader) {
     auto propose = [this](const coord::state::Command& c) {
-      node_->Propose(c.SerializeAsString(), [](raft::ProposeResult r) {
+      node_->Propose(EncodeCommand(c), [](raft::ProposeResult r) {
         if (!r.status.ok()) spdlog::debug("server: leader command failed: {}", r.status.ToString());
       });
     };
@@ -635,21 +653,10 @@ void Service::OnTick() {
   // Forwards whose deadline passed, or whose leader is no longer the leader (it
   // will likely never answer: fail now rather than at the deadline; the request
   // may or may not have been applied, as with any lost reply).
-  std::vector<Done> expired, orphaned;
+  ForwardTable::Swept swept = forwards_.Sweep(now, st.leader);
   bool hello = false, progress = false;
   {
     std::lock_guard lock(mu_);
-    for (auto it = forwards_.begin(); it != forwards_.end();) {
-      if (it->second.deadline <= now) {
-        expired.push_back(std::move(it->second.done));
-        it = forwards_.erase(it);
-      } else if (it->second.leader != st.leader) {
-        orphaned.push_back(std::move(it->second.done));
-        it = forwards_.erase(it);
-      } else {
-        ++it;
-      }
-    }
     if (now >= next_hello_) {
       hello = true;
       next_hello_ = now + kHelloInterval;
@@ -659,12 +666,11 @@ void Service::OnTick() {
       next_progress_ = now + kProgressInterval;
     }
   }
-  for (Done& d : expired) {
-    d(ErrorOutcome(0, Status::Unavailable("the leader did not answer before the deadline")));
+  for (Done& d : swept.expired) {
+    d(ErrorOutcome(0, OutcomeUnknown("the leader did not answer before the deadline")));
   }
-  for (Done& d : orphaned) {
-    d(ErrorOutcome(0, Status::Unavailable("leadership changed while the request was in "
-                                          "flight; it may or may not have been applied")));
+  for (Done& d : swept.orphaned) {
+    d(ErrorOutcome(0, OutcomeUnknown("leadership changed while the request was in flight")));
   }
   if (hello) {
     pb::PeerEnvelope envelope;
@@ -682,10 +688,9 @@ void Service::OnTick() {
         k->set_peer_address(info.peer_address);
       }
     }
-    const std::string payload = envelope.SerializeAsString();
     for (auto ids : {st.raft.conf_state.voters(), st.raft.conf_state.learners()}) {
       for (uint64_t id : ids) {
-        if (id != options_.member_id) node_->SendApp(id, payload);
+        if (id != options_.member_id) SendToPeer(id, &envelope);
       }
     }
   }

@@ -29,8 +29,9 @@
 // Deadlines: every request has one (timeout_ms or the default). Without a
 // leader, requests are retried until the deadline, then fail with UNAVAILABLE
 // (leader_hint = the leader's client address when known). A request is never
-// retried after it may have been appended to the log, unless the client made it
-// idempotent with client_id/sequence.
+// retried here after it may have been appended to the log; such a failure is
+// TIMEOUT, "may have been applied" (proposal_outcome.h). A forward carries its
+// expiry in this member's clock; the leader drops it once passed (peer_clock.h).
 //
 // Thread-safety: all public methods may be called from any thread.
 #pragma once
@@ -51,6 +52,10 @@
 #include "coord/server/server.h"
 #include "peer.pb.h"
 #include "server/client_sink.h"
+#include "server/forward_table.h"
+#include "server/outcome.h"
+#include "server/peer_clock.h"
+#include "server/proposal_outcome.h"
 #include "server/lock_wait_tracker.h"
 #include "server/tpc_timer_tracker.h"
 #include "server/metrics.h"
@@ -124,16 +129,6 @@ class Service {
   std::string StatusText() const;
 
  private:
-  struct Outcome {
-    coord::v1::Response response;
-    bool retryable = false;  // never appended: safe to send again
-  };
-  using Done = std::function<void(Outcome)>;
-  struct PendingForward {
-    Clock::time_point deadline;
-    raft::NodeId leader = raft::kNoNode;  // where it was sent
-    Done done;
-  };
 
   void Route(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request, bool text,
              Clock::time_point deadline);
@@ -147,7 +142,10 @@ class Service {
   void LinearizableRead(const coord::v1::Request& request, Clock::time_point deadline, Done done);
   void RetryLater(std::function<void()> f);
   void OnTick();
-  void OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward);
+  // `stamped`: the envelope carried its sender's clock (sent_us).
+  void OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward, bool stamped);
+  // Stamps `envelope` with this member's clock and sends it to member `to`.
+  void SendToPeer(raft::NodeId to, pb::PeerEnvelope* envelope);
 
   // The local answer to a read (range, lock_inspect, lock_list, election_leader).
   coord::v1::Response LocalRead(const coord::v1::Request& request) const;
@@ -195,12 +193,12 @@ class Service {
   TpcTimerTracker* tpc_tracker_ = nullptr;
   std::function<raft::TcpTransport::Stats()> peer_stats_;
   boost::asio::steady_timer timer_;
+  ForwardTable forwards_;  // own lock
+  PeerClock peer_clock_;   // own lock
 
   mutable std::mutex mu_;  // guards everything below
   bool stopped_ = false;
   std::map<uint64_t, MemberInfo> members_;
-  uint64_t next_forward_id_ = 1;
-  std::map<uint64_t, PendingForward> forwards_;
   // Session id -> the connection that created or last kept it alive, and its framing.
   std::map<int64_t, std::pair<std::weak_ptr<ClientSink>, bool>> session_owners_;
   // Queued acquires served by this member, by acquire_index: where their LockEvent

@@ -10,23 +10,12 @@ namespace coord::server {
 using coord::v1::Request;
 using coord::v1::Response;
 
-namespace {
-
-// As in service.cc: a proposal deadline passing means "outcome unknown".
-Status Unavailable(const Status& s) {
-  if (s.code() == StatusCode::kTimeout) {
-    return Status::Unavailable("deadline passed: " + s.message());
-  }
-  return s;
-}
-
-}  // namespace
 
 void Service::ProposeMembership(const Request& request, Clock::time_point deadline, Done done) {
   const uint64_t id = request.id();
   auto finish = [this, id, done](Status s, Response ok, bool retryable = false) {
     if (!s.ok()) {
-      done(ErrorOutcome(id, Unavailable(s), retryable));
+      done(ErrorOutcome(id, s, retryable));
       return;
     }
     ok.set_id(id);
@@ -35,13 +24,14 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
   };
   auto on_result = [finish](Response ok) {
     return [finish, ok](raft::ProposeResult r) {
+      if (r.status.ok()) {
+        finish(r.status, ok);
+        return;
+      }
       // Never appended (not leader, transfer in progress, another change pending):
-      // safe to try again until the deadline.
-      const auto code = r.status.code();
-      const bool retryable =
-          r.index == 0 && (code == StatusCode::kNotLeader || code == StatusCode::kAborted ||
-                           code == StatusCode::kUnavailable);
-      finish(r.status, ok, retryable);
+      // safe to try again until the deadline; appended: the outcome is unknown.
+      const ProposalFailure failure = DescribeProposalFailure(r);
+      finish(failure.status, ok, failure.retryable);
     };
   };
   raft::pb::ConfChange cc;
@@ -138,15 +128,17 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
         return;
       }
       ok.mutable_transfer_leadership();
-      node_->TransferLeadership(target, [finish, ok](Status s) { finish(s, ok); });
+      node_->TransferLeadership(target, [finish, ok](Status s) {
+        // A transfer that did not finish changed nothing the client must know of.
+        finish(s.code() == StatusCode::kTimeout ? Status::Unavailable(s.message()) : s, ok);
+      });
       return;
     }
     default:
       done(ErrorOutcome(id, Status::InvalidArgument("not a membership request")));
       return;
   }
-  (void)deadline;  // conf changes use the node's default timeout
-  node_->ProposeConfChange(cc, on_result(ok));
+  node_->ProposeConfChange(cc, deadline, on_result(ok));
 }
 
 }  // namespace coord::server

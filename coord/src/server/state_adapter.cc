@@ -7,52 +7,67 @@ namespace coord::server {
 StateAdapter::StateAdapter(StateMachineOptions options, WatchHub* hub, SessionTracker* tracker)
     : sm_(options), hub_(hub), tracker_(tracker) {}
 
-std::string StateAdapter::Apply(raft::Index index, const std::string& data) {
+std::string EncodeCommand(coord::state::Command command) {
+  command.set_format(kCommandFormat);
+  return command.SerializeAsString();
+}
+
+Status CheckCommandFormat(const coord::state::Command& command) {
+  if (command.format() > kCommandFormat) {
+    return Status::Internal("command format " + std::to_string(command.format()) +
+                                 " is newer than this member's (" +
+                                 std::to_string(kCommandFormat) + "); upgrade this member");
+  }
+  if (command.body_case() == coord::state::Command::BODY_NOT_SET &&
+      !command.GetReflection()->GetUnknownFields(command).empty()) {
+    return Status::Internal("command body unknown to this version; upgrade this member");
+  }
+  return Status::Ok();
+}
+
+Result<std::any> StateAdapter::Apply(raft::Index index, const std::string& data) {
   coord::state::Command command;
+  if (!command.ParseFromString(data)) {
+    // Every member decodes the same bytes the same way, but a committed entry
+    // that does not decode means a writer this member does not understand.
+    return Status::Corruption("undecodable command at index " + std::to_string(index));
+  }
+  COORD_RETURN_IF_ERROR(CheckCommandFormat(command));
   ApplyResult result;
   {
     std::unique_lock lock(mu_);
-    if (!command.ParseFromString(data)) {
-      // Deterministic on every member: the entry is skipped.
-      sm_.AdvanceIndex(index);
-      result.response.mutable_error()->set_code(coord::v1::INTERNAL);
-      result.response.mutable_error()->set_message("undecodable command at index " +
-                                                   std::to_string(index));
-    } else {
-      result = sm_.Apply(index, command);
-      if (hub_ != nullptr) hub_->Dispatch(result.events);
-      if (tracker_ != nullptr && !result.duplicate) {
-        const auto now = SessionTracker::Clock::now();
-        const coord::v1::Response& r = result.response;
-        if (r.has_session_create()) {
-          tracker_->OnRenewed(r.session_create().session_id(), r.session_create().ttl_ms(), index,
-                              now);
-        } else if (r.has_session_keepalive()) {
-          tracker_->OnRenewed(r.session_keepalive().session_id(), r.session_keepalive().ttl_ms(),
-                              index, now);
-        }
-        for (int64_t id : result.expired_sessions) tracker_->OnEnded(id);
-        for (int64_t id : result.closed_sessions) tracker_->OnEnded(id);
+    result = sm_.Apply(index, command);
+    if (hub_ != nullptr) hub_->Dispatch(result.events);
+    if (tracker_ != nullptr && !result.duplicate) {
+      const auto now = SessionTracker::Clock::now();
+      const coord::v1::Response& r = result.response;
+      if (r.has_session_create()) {
+        tracker_->OnRenewed(r.session_create().session_id(), r.session_create().ttl_ms(), index,
+                            now);
+      } else if (r.has_session_keepalive()) {
+        tracker_->OnRenewed(r.session_keepalive().session_id(), r.session_keepalive().ttl_ms(),
+                            index, now);
       }
-      if (lock_tracker_ != nullptr && !result.duplicate) {
-        const auto now = LockWaitTracker::Clock::now();
-        for (const LockWaitState& w : result.lock_waits_queued) lock_tracker_->OnQueued(w, now);
-        for (const LockGrant& g : result.lock_grants) lock_tracker_->OnLeft(g.acquire_index);
-        for (const LockWaitEnded& e : result.lock_waits_ended) {
-          lock_tracker_->OnLeft(e.acquire_index);
-        }
-      }
-      if (tpc_tracker_ != nullptr && !result.duplicate) {
-        const auto now = TpcTimerTracker::Clock::now();
-        for (const TpcTimer& t : result.tpc_timers) tpc_tracker_->OnTimer(t, now);
-        for (uint64_t id : result.tpc_forgotten) tpc_tracker_->OnForgotten(id);
-      }
+      for (int64_t id : result.expired_sessions) tracker_->OnEnded(id);
+      for (int64_t id : result.closed_sessions) tracker_->OnEnded(id);
+    }
+    if (lock_tracker_ != nullptr && !result.duplicate) {
+      const auto now = LockWaitTracker::Clock::now();
+      for (const LockWaitState& w : result.lock_waits_queued) lock_tracker_->OnQueued(w, now);
+      for (const LockGrant& g : result.lock_grants) lock_tracker_->OnLeft(g.acquire_index);
+      for (const LockWaitEnded& e : result.lock_waits_ended) lock_tracker_->OnLeft(e.acquire_index);
+    }
+    if (tpc_tracker_ != nullptr && !result.duplicate) {
+      const auto now = TpcTimerTracker::Clock::now();
+      for (const TpcTimer& t : result.tpc_timers) tpc_tracker_->OnTimer(t, now);
+      for (uint64_t id : result.tpc_forgotten) tpc_tracker_->OnForgotten(id);
     }
   }
   applied_commands_.fetch_add(1);
   if (on_expired_ && !result.expired_sessions.empty()) on_expired_(result.expired_sessions);
   if (on_applied_) on_applied_(result);
-  return result.response.SerializeAsString();
+  // Handed to the proposer's completion as is (no encode/decode round trip).
+  return std::any(std::move(result.response));
 }
 
 std::string StateAdapter::Snapshot() {

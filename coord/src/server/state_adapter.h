@@ -1,10 +1,12 @@
 // StateAdapter: the coordination StateMachine as the Raft node's application.
 //
 // Entry format: the data of every ENTRY_NORMAL entry the server proposes is a
-// serialized coord::state::Command; the result returned to the proposer is the
-// serialized coord::v1::Response from StateMachine::Apply (header + body or
-// error). An entry that does not decode yields an INTERNAL error response and
-// changes nothing (every member decides the same way).
+// coord::state::Command written by EncodeCommand (which stamps kCommandFormat);
+// the result handed to the proposer's completion is the coord::v1::Response from
+// StateMachine::Apply (header + body or error) inside the std::any, never
+// re-encoded. A committed entry this member cannot apply (does not decode, a
+// newer format, a body this version does not know) is an error of Apply: the
+// Raft node stops loudly rather than diverge from members that can apply it.
 //
 // Apply runs on the node thread with the state machine lock held exclusively; it
 // hands the command's events to the WatchHub and session renewals/endings to the
@@ -15,6 +17,7 @@
 // Read() from any thread.
 #pragma once
 
+#include <any>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -31,13 +34,24 @@
 
 namespace coord::server {
 
+// The command format this version writes and the newest it applies. Raise it
+// when a change to Command would be applied differently by an older member.
+inline constexpr uint32_t kCommandFormat = 1;
+
+// Serializes `command` for a proposal, stamped with kCommandFormat.
+std::string EncodeCommand(coord::state::Command command);
+
+// OK if this version can apply `command`: its format is not newer than ours and
+// its body is one we know.
+Status CheckCommandFormat(const coord::state::Command& command);
+
 class StateAdapter : public raft::StateMachine {
  public:
   // `hub` and `tracker` are borrowed and must outlive the adapter; either may be
   // null (tests).
   StateAdapter(StateMachineOptions options, WatchHub* hub, SessionTracker* tracker);
 
-  std::string Apply(raft::Index index, const std::string& data) override;
+  Result<std::any> Apply(raft::Index index, const std::string& data) override;
   std::string Snapshot() override;
   Status Restore(const std::string& image) override;
 

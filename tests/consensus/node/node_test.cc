@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <any>
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -107,7 +108,7 @@ TEST_F(NodeTest, SingleMemberElectsItselfAndCommits) {
   ProposeResult r = cluster->ProposeAndWait(1, "hello");
   ASSERT_TRUE(r.status.ok()) << r.status;
   EXPECT_GT(r.index, 0u);
-  EXPECT_EQ(r.result, "ok:hello");
+  EXPECT_EQ(std::any_cast<std::string>(r.result), "ok:hello");
   EXPECT_EQ(cluster->sm(1)->Values(), std::vector<std::string>{"hello"});
   EXPECT_EQ(cluster->sm(1)->last_index(), r.index);
   EXPECT_GE(cluster->node(1)->GetStatus().applied, r.index);
@@ -147,7 +148,7 @@ TEST_F(NodeTest, ConcurrentProposersAllCompleteWithDistinctIndexes) {
       for (int i = 0; i < kPerThread; ++i) {
         const std::string value = "t" + std::to_string(t) + "-" + std::to_string(i);
         ProposeResult r = cluster->ProposeAndWait(leader, value);
-        if (!r.status.ok() || r.result != "ok:" + value) {
+        if (!r.status.ok() || std::any_cast<std::string>(r.result) != "ok:" + value) {
           ++failures;
           continue;
         }
@@ -225,7 +226,7 @@ TEST_F(NodeTest, QueuedProposalsShareOneBatchAndFewSaves) {
     ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
     ProposeResult r = f.get();
     ASSERT_TRUE(r.status.ok()) << r.status;
-    EXPECT_EQ(r.result, "ok:p" + std::to_string(i));
+    EXPECT_EQ(std::any_cast<std::string>(r.result), "ok:p" + std::to_string(i));
     indexes.insert(r.index);
   }
   EXPECT_EQ(indexes.size(), static_cast<size_t>(kConcurrent));

@@ -126,10 +126,10 @@ bool GetU64(const std::string& in, size_t* pos, uint64_t* v) {
 
 }  // namespace
 
-std::string RecordingStateMachine::Apply(Index index, const std::string& data) {
+Result<std::any> RecordingStateMachine::Apply(Index index, const std::string& data) {
   std::lock_guard lock(mu_);
   applied_.emplace_back(index, data);
-  return "ok:" + data;
+  return std::any(std::string("ok:") + data);
 }
 
 std::string RecordingStateMachine::Snapshot() {

@@ -61,7 +61,7 @@ class FakeNetwork {
 // images encode the whole record. Thread-safe reads for the test thread.
 class RecordingStateMachine : public StateMachine {
  public:
-  std::string Apply(Index index, const std::string& data) override;
+  Result<std::any> Apply(Index index, const std::string& data) override;
   std::string Snapshot() override;
   Status Restore(const std::string& image) override;
 

@@ -82,13 +82,16 @@ std::optional<coord::v1::TpcTxnInfo> Listed(const Response& list, uint64_t txn) 
   return std::nullopt;
 }
 
-// A write as a client would send it across a failover: an UNAVAILABLE reply
-// ("may or may not have been applied") is sent again; 2PC votes and acks are
-// idempotent, so a repeat is harmless.
+// A write as a client would send it across a failover: an UNAVAILABLE or
+// TIMEOUT reply is sent again; 2PC votes and acks are idempotent, so a repeat is
+// harmless.
 Response Retrying(const std::function<Response()>& call) {
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   Response r = call();
-  while (r.has_error() && r.error().code() == coord::v1::UNAVAILABLE &&
+  // UNAVAILABLE: not applied; TIMEOUT: may have been (votes and acks are
+  // idempotent, so both are safe to send again).
+  while (r.has_error() &&
+         (r.error().code() == coord::v1::UNAVAILABLE || r.error().code() == coord::v1::TIMEOUT) &&
          std::chrono::steady_clock::now() < deadline) {
     r = call();
   }

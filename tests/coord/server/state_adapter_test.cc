@@ -7,10 +7,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-coord::v1::Response Decode(const std::string& s) {
-  coord::v1::Response r;
-  EXPECT_TRUE(r.ParseFromString(s));
-  return r;
+coord::v1::Response Decode(Result<std::any> applied) {
+  EXPECT_TRUE(applied.ok()) << applied.status().ToString();
+  if (!applied.ok()) return {};
+  const auto* r = std::any_cast<coord::v1::Response>(&*applied);
+  EXPECT_NE(r, nullptr) << "the result is not a Response";
+  return r != nullptr ? *r : coord::v1::Response{};
 }
 
 TEST(StateAdapterTest, AppliesCommandsAndReturnsTheResponse) {
@@ -25,12 +27,52 @@ TEST(StateAdapterTest, AppliesCommandsAndReturnsTheResponse) {
   EXPECT_EQ(rev, 1);
 }
 
-TEST(StateAdapterTest, UndecodableEntryIsAnInternalErrorAndChangesNothing) {
+// A committed entry this member cannot apply stops the node (an error of Apply)
+// instead of being skipped here and applied by newer members: no divergence.
+TEST(StateAdapterTest, UndecodableEntryFailsApplyAndChangesNothing) {
   StateAdapter a({}, nullptr, nullptr);
-  auto r = Decode(a.Apply(1, std::string("\xff\xff\xff", 3)));
-  EXPECT_EQ(r.error().code(), coord::v1::INTERNAL);
+  Result<std::any> r = a.Apply(1, std::string("\xff\xff\xff", 3));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
   EXPECT_EQ(a.Read([](const StateMachine& sm) { return sm.revision(); }), 0);
-  EXPECT_EQ(a.Read([](const StateMachine& sm) { return sm.last_applied_index(); }), 1u);
+  EXPECT_EQ(a.Read([](const StateMachine& sm) { return sm.last_applied_index(); }), 0u);
+}
+
+TEST(StateAdapterTest, NewerCommandFormatFailsApply) {
+  StateAdapter a({}, nullptr, nullptr);
+  coord::state::Command c;
+  c.mutable_put()->set_key("/a");
+  c.set_format(kCommandFormat + 1);
+  Result<std::any> r = a.Apply(1, c.SerializeAsString());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("newer"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(a.Read([](const StateMachine& sm) { return sm.last_applied_index(); }), 0u);
+}
+
+// A body added by a newer version reaches an older member as an unknown field
+// (no body set). Recording "no body" in the dedup table, as before, diverged.
+TEST(StateAdapterTest, UnknownCommandBodyFailsApply) {
+  StateAdapter a({}, nullptr, nullptr);
+  coord::state::Command c;
+  c.set_client_id(7);
+  c.set_sequence(1);
+  std::string data = c.SerializeAsString();
+  // Field 999, length-delimited, 2 bytes: a body this version does not know.
+  data += std::string("\xba\x3e\x02hi", 5);
+  Result<std::any> r = a.Apply(1, data);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal) << r.status().ToString();
+}
+
+TEST(StateAdapterTest, EncodeCommandStampsTheFormatAndItApplies) {
+  StateAdapter a({}, nullptr, nullptr);
+  coord::state::Command c;
+  c.mutable_put()->set_key("/a");
+  const std::string data = EncodeCommand(c);
+  coord::state::Command back;
+  ASSERT_TRUE(back.ParseFromString(data));
+  EXPECT_EQ(back.format(), kCommandFormat);
+  EXPECT_EQ(Decode(a.Apply(1, data)).put().key(), "/a");
 }
 
 TEST(StateAdapterTest, SnapshotRestoresIntoAnotherInstance) {
@@ -39,7 +81,7 @@ TEST(StateAdapterTest, SnapshotRestoresIntoAnotherInstance) {
     coord::state::Command c;
     c.mutable_put()->set_key("/k" + std::to_string(i));
     c.mutable_put()->set_value("v");
-    a.Apply(i, c.SerializeAsString());
+    ASSERT_TRUE(a.Apply(i, c.SerializeAsString()).ok());
   }
   ASSERT_TRUE(b.Restore(a.Snapshot()).ok());
   EXPECT_EQ(b.Snapshot(), a.Snapshot());
@@ -62,7 +104,7 @@ TEST(StateAdapterTest, ReportsRenewalsAndExpiriesToTheTracker) {
   EXPECT_EQ(tracker.size(), 1u);
   auto due = tracker.TakeExpired(SessionTracker::Clock::now() + 2s);
   ASSERT_TRUE(due);
-  a.Apply(2, due->SerializeAsString());
+  ASSERT_TRUE(a.Apply(2, due->SerializeAsString()).ok());
   EXPECT_EQ(expired, std::vector<int64_t>{sid});
   EXPECT_EQ(tracker.size(), 0u);
 }

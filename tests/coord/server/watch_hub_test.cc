@@ -20,7 +20,9 @@ class WatchHubTest : public ::testing::Test {
  protected:
   WatchHubTest() : hub_(WatchHubOptions{4, 100}), adapter_({}, &hub_, nullptr) {}
 
-  void Apply(const coord::state::Command& c) { adapter_.Apply(++index_, c.SerializeAsString()); }
+  void Apply(const coord::state::Command& c) {
+    ASSERT_TRUE(adapter_.Apply(++index_, c.SerializeAsString()).ok());
+  }
   void Create(const std::shared_ptr<ClientSink>& sink, uint64_t id,
               const coord::v1::WatchCreateRequest& req) {
     adapter_.Read([&](const StateMachine& sm) {

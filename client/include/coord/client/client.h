@@ -29,11 +29,12 @@
 // so the client keeps a pool of `write_lanes` ids (a random 64-bit base + lane
 // number); a write takes a free lane and the lane's next sequence, and holds the
 // lane until its final outcome. A write whose reply was lost (connection broke,
-// UNAVAILABLE before the deadline) is re-sent with the SAME (client_id, sequence)
-// and is therefore applied at most once; the retry returns the original result.
-// With all lanes busy a write waits for one (within its deadline). Reads are simply
-// retried. A write that finally fails with kTimeout / kUnavailable may or may not
-// have been applied.
+// or the server answered UNAVAILABLE "not applied" or TIMEOUT "may have been
+// applied" before the deadline) is re-sent with the SAME (client_id, sequence) and
+// is therefore applied at most once; the retry returns the original result. With
+// all lanes busy a write waits for one (within its deadline). Reads are simply
+// retried. A write that finally fails with kUnavailable from the server was not
+// applied; with kTimeout it may or may not have been.
 //
 // Errors: see coord/client/error.h (the server's codes as StatusCode).
 //

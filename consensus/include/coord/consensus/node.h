@@ -31,6 +31,7 @@
 // thread, which Stop joins).
 #pragma once
 
+#include <any>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -54,9 +55,15 @@ class StateMachine {
 
   // Applies a committed ENTRY_NORMAL entry with non-empty data (no-ops and
   // membership changes are handled by the node) and returns the result that
-  // completes the matching proposal. Must be deterministic: every member applies
-  // the same entries in the same order and must reach the same state.
-  virtual std::string Apply(Index index, const std::string& data) = 0;
+  // completes the matching proposal (handed over as is: no copy, no encoding).
+  // Must be deterministic: every member applies the same entries in the same
+  // order and must reach the same state.
+  //
+  // An error means this member cannot apply a committed entry (one written by a
+  // newer version, say): the node fails loudly (see "Failure" above) instead of
+  // skipping it and diverging from the members that can. Domain errors of a
+  // request are results, never errors of Apply.
+  virtual Result<std::any> Apply(Index index, const std::string& data) = 0;
 
   // Returns an image of the state as of the last applied entry.
   virtual std::string Snapshot() = 0;
@@ -112,6 +119,12 @@ struct NodeOptions {
 };
 
 // How a proposal (or conf change) ended. Exactly one per request.
+//
+// What an error says about the outcome: `indeterminate` is false when the entry
+// certainly was not and will not be applied (never appended, or overwritten by
+// another leader's entry), true when it was appended and may have been applied
+// or may still be (deadline passed, leadership lost, superseded by a snapshot,
+// node stopped or failed while it was pending).
 struct ProposeResult {
   // OK: committed and applied at `index`. kNotLeader: this member is not the
   // leader, or lost leadership before the entry committed (the entry MAY still
@@ -123,8 +136,9 @@ struct ProposeResult {
   // at all.
   Status status;
   Index index = 0;         // set once the entry was appended to the leader's log
-  std::string result;      // StateMachine::Apply's result (OK only)
+  std::any result;         // StateMachine::Apply's result (OK only)
   NodeId leader_hint = kNoNode;
+  bool indeterminate = false;  // error only: the entry may have been applied
 };
 
 // How a ReadIndex request ended.
@@ -196,8 +210,11 @@ class Node {
   // new member's peer address ("host:port") in change.context: every member adds
   // it to its transport when the entry is appended. Removed members are dropped
   // from the transport when the entry is applied. Completes like Propose (with an
-  // empty result) once the change is applied.
+  // empty result) once the change is applied, or fails at the deadline (default:
+  // default_timeout).
   void ProposeConfChange(pb::ConfChange change, ProposeCallback done);
+  void ProposeConfChange(pb::ConfChange change, Clock::time_point deadline,
+                         ProposeCallback done);
 
   // Requests a linearizable read point; see ReadResult. Works on followers too
   // (the core forwards the request to the leader).
