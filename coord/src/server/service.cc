@@ -505,17 +505,19 @@ void Service::OnPeerPayload(raft::NodeId from, std::string payload) {
           return;
         }
         AddMember(from, MemberInfo{h.name(), h.peer_address(), h.client_address()});
-        // Only the leader relays (it handles member_add, so it knows best), and
-        // relayed information never overrides what a member said about itself.
+        // The leader's relays win (it handles member_add, so it knows best); any
+        // other member's only fill in a member we know nothing of, so a name
+        // learned from a leader that lost office right after member_add still
+        // spreads. Relayed information never overrides what a member said about
+        // itself.
         const bool from_leader = node_->GetStatus().leader == from;
         std::lock_guard lock(mu_);
         members_[from].first_hand = true;
-        if (!from_leader) break;
         for (const pb::KnownMember& k : h.known()) {
           if (k.id() == options_.member_id || k.id() == from) continue;
           if (MemberIdFromName(k.name()) != k.id()) continue;
           MemberInfo& m = members_[k.id()];
-          if (m.first_hand) continue;
+          if (m.first_hand || (!from_leader && !m.name.empty())) continue;
           m.name = k.name();
           if (!k.peer_address().empty()) m.peer_address = k.peer_address();
           if (!k.client_address().empty()) m.client_address = k.client_address();
@@ -680,7 +682,7 @@ void Service::OnTick() {
       envelope.mutable_hello()->set_client_address(options_.client_address);
       envelope.mutable_hello()->set_peer_address(options_.peer_address);
       for (const auto& [id, info] : members_) {
-        if (!is_leader || id == options_.member_id || info.name.empty()) continue;
+        if (id == options_.member_id || info.name.empty()) continue;
         pb::KnownMember* k = envelope.mutable_hello()->add_known();
         k->set_id(id);
         k->set_name(info.name);
