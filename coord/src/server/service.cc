@@ -371,7 +371,8 @@ void Service::Forward(raft::NodeId leader, const Request& request, Clock::time_p
   const auto left = deadline - now;
   envelope.mutable_forward()->set_timeout_ms(static_cast<uint32_t>(std::max<int64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(left).count(), 1)));
-  const auto margin = std::min<Clock::duration>(kForwardExpiryMargin, left / 4);
+  const auto margin = std::clamp<Clock::duration>(left / 4, Clock::duration::zero(),
+                                                   kForwardExpiryMargin);
   envelope.mutable_forward()->set_expiry_us(PeerClock::NowMicros(deadline - margin));
   SendToPeer(leader, &envelope);
 }
