@@ -40,9 +40,9 @@ class PeerClock {
   void Observe(raft::NodeId peer, int64_t sent_us, Clock::time_point received);
 
   // How long before `expiry_us` (the peer's clock) passes at the peer, as of local
-  // `now`: zero or negative when it certainly has passed. Precondition: at least
-  // one Observe for `peer` (the forward's own stamp is enough to bound it by the
-  // time it was sent with).
+  // `now`: zero or negative when it certainly has passed, and zero for a peer
+  // never observed (so an unstamped forward is never started). The forward's own
+  // stamp is enough to bound it by the time it was sent with.
   std::chrono::microseconds Remaining(raft::NodeId peer, int64_t expiry_us,
                                       Clock::time_point now) const;
 

@@ -7,6 +7,11 @@ Status OutcomeUnknown(const std::string& why) {
                                "the same client_id/sequence to find out)");
 }
 
+Status NotServed(const Status& s) {
+  if (s.code() == StatusCode::kTimeout) return Status::Unavailable("deadline passed: " + s.message());
+  return s;
+}
+
 ProposalFailure DescribeProposalFailure(const raft::ProposeResult& result) {
   const Status& s = result.status;
   if (result.indeterminate) return {OutcomeUnknown(s.message()), false};

@@ -25,4 +25,8 @@ ProposalFailure DescribeProposalFailure(const raft::ProposeResult& result);
 // The error for a request whose outcome is unknown (it may have been applied).
 Status OutcomeUnknown(const std::string& why);
 
+// The error for a request that applied nothing whatever went wrong (a read, a
+// leadership transfer): a deadline passing is UNAVAILABLE, not TIMEOUT.
+Status NotServed(const Status& s);
+
 }  // namespace coord::server

@@ -28,14 +28,6 @@ bool IsMembership(Request::BodyCase c) {
          c == Request::kTransferLeadership;
 }
 
-// A read that could not be served: nothing was applied, whatever went wrong.
-Status ReadNotServed(const Status& s) {
-  if (s.code() == StatusCode::kTimeout) {
-    return Status::Unavailable("deadline passed: " + s.message());
-  }
-  return s;
-}
-
 // How long before its client's deadline the origin of a forward stops letting
 // the leader start it (covers the error of the leader's PeerClock estimate).
 constexpr auto kForwardExpiryMargin = std::chrono::milliseconds(50);
@@ -395,7 +387,7 @@ void Service::LinearizableRead(const Request& request, Clock::time_point deadlin
       RetryLater([this, request, deadline, done] { LinearizableRead(request, deadline, done); });
       return;
     }
-    done(ErrorOutcome(request.id(), ReadNotServed(r.status)));
+    done(ErrorOutcome(request.id(), NotServed(r.status)));
   });
 }
 
@@ -416,7 +408,7 @@ void Service::AfterReadIndex(const std::shared_ptr<ClientSink>& sink, const Requ
       return;
     }
     ServerMessage m;
-    *m.mutable_response() = ErrorOutcome(request.id(), ReadNotServed(r.status)).response;
+    *m.mutable_response() = ErrorOutcome(request.id(), NotServed(r.status)).response;
     sink->Push(m, text);
   });
 }
@@ -491,7 +483,7 @@ void Service::OnPeerPayload(raft::NodeId from, std::string payload) {
   boost::asio::post(io_, [this, from, envelope] {
     switch (envelope->kind_case()) {
       case pb::PeerEnvelope::kForward:
-        OnForwardRequest(from, envelope->forward(), envelope->sent_us() != 0);
+        OnForwardRequest(from, envelope->forward());
         break;
       case pb::PeerEnvelope::kReply: {
         std::optional<Done> done = forwards_.Take(envelope->reply().forward_id());
@@ -531,8 +523,7 @@ void Service::OnPeerPayload(raft::NodeId from, std::string payload) {
   });
 }
 
-void Service::OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward,
-                               bool stamped) {
+void Service::OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward) {
   const uint64_t fid = forward.forward_id();
   auto reply = [this, from, fid](Outcome o) {
     pb::PeerEnvelope envelope;
@@ -547,8 +538,10 @@ void Service::OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forw
     return;
   }
   const auto now = Clock::now();
-  auto deadline = now + std::chrono::milliseconds(forward.timeout_ms());
-  if (stamped && forward.expiry_us() != 0) {
+  const std::chrono::milliseconds timeout(forward.timeout_ms());
+  auto deadline = now + timeout;
+  if (forward.expiry_us() != 0) {
+    // Unstamped (no clock sample from `from`) counts as expired: never started late.
     const auto left = peer_clock_.Remaining(from, forward.expiry_us(), now);
     if (left.count() <= 0) {
       // Its origin has given up on it (the network held it): never start it.
@@ -557,7 +550,7 @@ void Service::OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forw
                                                            "its deadline; not applied")));
       return;
     }
-    deadline = std::min(deadline, now + left);
+    if (left < timeout) deadline = now + left;  // `left` may be huge: no overflow
   }
   SubmitLeaderOnly(request, deadline, true, reply);
 }
@@ -691,9 +684,11 @@ void Service::OnTick() {
         k->set_peer_address(info.peer_address);
       }
     }
+    envelope.set_sent_us(PeerClock::NowMicros());
+    const std::string payload = envelope.SerializeAsString();
     for (auto ids : {st.raft.conf_state.voters(), st.raft.conf_state.learners()}) {
       for (uint64_t id : ids) {
-        if (id != options_.member_id) SendToPeer(id, &envelope);
+        if (id != options_.member_id) node_->SendApp(id, payload);
       }
     }
   }

@@ -142,8 +142,7 @@ class Service {
   void LinearizableRead(const coord::v1::Request& request, Clock::time_point deadline, Done done);
   void RetryLater(std::function<void()> f);
   void OnTick();
-  // `stamped`: the envelope carried its sender's clock (sent_us).
-  void OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward, bool stamped);
+  void OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward);
   // Stamps `envelope` with this member's clock and sends it to member `to`.
   void SendToPeer(raft::NodeId to, pb::PeerEnvelope* envelope);
 

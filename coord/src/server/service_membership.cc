@@ -128,10 +128,8 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
         return;
       }
       ok.mutable_transfer_leadership();
-      node_->TransferLeadership(target, [finish, ok](Status s) {
-        // A transfer that did not finish changed nothing the client must know of.
-        finish(s.code() == StatusCode::kTimeout ? Status::Unavailable(s.message()) : s, ok);
-      });
+      // A transfer that did not finish changed nothing the client must know of.
+      node_->TransferLeadership(target, [finish, ok](Status s) { finish(NotServed(s), ok); });
       return;
     }
     default:

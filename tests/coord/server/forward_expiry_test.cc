@@ -65,6 +65,16 @@ TEST(PeerClockTest, DropsAForwardTheNetworkHeldPastItsExpiry) {
   EXPECT_LE(left, 2000ms);
 }
 
+// Stamps from a forged frame: no overflow, and the forward is never started.
+TEST(PeerClockTest, AbsurdStampsAreIgnoredOrSaturate) {
+  PeerClock clock;
+  const auto now = Clock::now();
+  clock.Observe(5, INT64_MIN, now);  // ignored: no clock gives it
+  EXPECT_EQ(clock.Remaining(5, INT64_MAX, now).count(), 0) << "still no sample";
+  clock.Observe(5, INT64_MAX, now);
+  EXPECT_LE(clock.Remaining(5, INT64_MIN, now).count(), 0);
+}
+
 TEST(PeerClockTest, WithoutSamplesNothingIsStarted) {
   PeerClock clock;
   EXPECT_EQ(clock.Remaining(9, PeerClock::NowMicros() + 1'000'000, Clock::now()).count(), 0);
