@@ -31,7 +31,8 @@ const char kCoorddUsage[] =
     "                           (default false; entries and votes are always synced)\n"
     "  --default-timeout-ms MS  deadline of requests without timeout_ms (default 5000)\n"
     "  --max-request-bytes N, --max-connections N, --max-inflight-per-connection N,\n"
-    "  --max-watches-per-connection N, --max-pending-events-per-watch N\n"
+    "  --max-watches-per-connection N, --max-pending-events-per-watch N,\n"
+    "  --max-outbound-bytes-per-connection N, --max-response-bytes N\n"
     "                           client API limits (docs/protocol.md, \"Limits\")\n"
     "  --config FILE            read `key = value` lines with the names above\n";
 
@@ -56,7 +57,9 @@ const std::set<std::string> kSettings{"config",
                                       "max-connections",
                                       "max-inflight-per-connection",
                                       "max-watches-per-connection",
-                                      "max-pending-events-per-watch"};
+                                      "max-pending-events-per-watch",
+                                      "max-outbound-bytes-per-connection",
+                                      "max-response-bytes"};
 
 std::string Trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t\r");
@@ -148,7 +151,8 @@ Status ApplySetting(const std::string& key, const std::string& value, CoorddConf
     o.default_timeout_ms = static_cast<uint32_t>(n);
   } else if (key == "max-request-bytes" || key == "max-connections" ||
              key == "max-inflight-per-connection" || key == "max-watches-per-connection" ||
-             key == "max-pending-events-per-watch") {
+             key == "max-pending-events-per-watch" || key == "max-outbound-bytes-per-connection" ||
+             key == "max-response-bytes") {
     int n = 0;
     COORD_RETURN_IF_ERROR(ParseInt(key, value, 1, 1 << 30, &n));
     ServerLimits& l = o.limits;
@@ -156,7 +160,10 @@ Status ApplySetting(const std::string& key, const std::string& value, CoorddConf
                     : key == "max-connections"             ? l.max_connections
                     : key == "max-inflight-per-connection" ? l.max_inflight_per_connection
                     : key == "max-watches-per-connection"  ? l.max_watches_per_connection
-                                                           : l.max_pending_events_per_watch;
+                    : key == "max-outbound-bytes-per-connection"
+                        ? l.max_outbound_bytes_per_connection
+                    : key == "max-response-bytes" ? l.max_response_bytes
+                                                  : l.max_pending_events_per_watch;
     field = static_cast<size_t>(n);
   } else if (key == "snapshot-entries") {
     int n = 0;
@@ -235,6 +242,10 @@ Result<CoorddConfig> ParseCommandLine(const std::vector<std::string>& args) {
     COORD_RETURN_IF_ERROR(ApplySetting(key, value, &config));
   }
   ServerOptions& o = config.server;
+  if (o.limits.max_response_bytes > o.limits.max_outbound_bytes_per_connection) {
+    return Status::InvalidArgument(
+        "--max-response-bytes must not exceed --max-outbound-bytes-per-connection");
+  }
   if (!o.initial_cluster.empty()) {
     bool found = false;
     for (const ClusterMember& m : o.initial_cluster) found |= m.name == o.name;

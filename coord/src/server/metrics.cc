@@ -54,6 +54,12 @@ std::string Metrics::Render(const MetricsSnapshot& g) const {
           "Forwarded requests this leader dropped unstarted: they arrived after their origin's "
           "deadline.",
           forwards_expired_.load());
+  counter("coord_client_read_pauses_total",
+          "Times a connection stopped reading requests: its outbound queue was over its bound.",
+          read_pauses_.load());
+  counter("coord_client_slow_closes_total",
+          "Connections closed because they did not read their replies (outbound bound).",
+          slow_clients_closed_.load());
   counter("coord_lock_acquisitions_total", "Lock grants (at once or after a wait).",
           lock_acquired_.load());
   gauge("coord_lock_waiters", "Queued lock acquires.", g.lock_waiters);

@@ -56,6 +56,8 @@ class Metrics {
   void CountTpcDecided(bool committed) { (committed ? tpc_committed_ : tpc_aborted_).fetch_add(1); }
   void CountBadFrame() { bad_frames_.fetch_add(1); }
   void CountForwardExpired() { forwards_expired_.fetch_add(1); }
+  void CountReadPause() { read_pauses_.fetch_add(1); }
+  void CountSlowClientClosed() { slow_clients_closed_.fetch_add(1); }
   void ConnectionOpened() { connections_.fetch_add(1); }
   void ConnectionClosed() { connections_.fetch_sub(1); }
   int64_t connections() const { return connections_.load(); }
@@ -75,6 +77,8 @@ class Metrics {
   std::atomic<uint64_t> sessions_expired_{0};
   std::atomic<uint64_t> bad_frames_{0};
   std::atomic<uint64_t> forwards_expired_{0};
+  std::atomic<uint64_t> read_pauses_{0};
+  std::atomic<uint64_t> slow_clients_closed_{0};
   std::atomic<uint64_t> lock_acquired_{0};
   std::atomic<uint64_t> lock_wait_timeouts_{0};
   std::atomic<uint64_t> lock_wait_session_ended_{0};

@@ -8,8 +8,8 @@
 //
 // Back-pressure: events of each watch that are queued and not yet written are
 // counted; PushEvent refuses an event once its watch has `max_pending_per_watch`
-// queued, and the caller cancels that watch (slow consumer). Replies are bounded by
-// the in-flight request limit of the connection.
+// queued, and the caller cancels that watch (slow consumer). The queue also counts
+// the bytes it holds (bytes()); the connection bounds that total (ws_session.h).
 //
 // Thread-safety: none; the connection guards it with its mutex.
 #pragma once
@@ -47,6 +47,10 @@ class OutboundQueue {
   std::optional<OutboundFrame> PopReady();
 
   size_t size() const { return items_.size(); }
+  // Payload bytes of the messages queued (filled or pushed, not yet popped).
+  size_t bytes() const { return bytes_; }
+  // Drops everything queued (the connection is being closed).
+  void Clear();
   size_t pending_events(int64_t watch_id) const;
   // Drops the counting for a watch that was cancelled (its queued events still go).
   void ForgetWatch(int64_t watch_id) { pending_.erase(watch_id); }
@@ -60,6 +64,7 @@ class OutboundQueue {
   };
   size_t max_pending_per_watch_;
   uint64_t next_slot_ = 1;
+  size_t bytes_ = 0;
   std::deque<Item> items_;  // slot order
   std::map<int64_t, size_t> pending_;
 };

@@ -116,6 +116,7 @@ Status Server::Impl::Open() {
   service_options.election_timeout = std::chrono::milliseconds(o.tick_ms * o.election_ticks);
   service_options.default_timeout = std::chrono::milliseconds(o.default_timeout_ms);
   service_options.max_inflight_per_connection = o.limits.max_inflight_per_connection;
+  service_options.max_response_bytes = o.limits.max_response_bytes;
   service_ =
       std::make_unique<Service>(service_options, io_, &adapter_, &hub_, &tracker_, &metrics_);
   adapter_.set_on_sessions_expired(

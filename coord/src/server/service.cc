@@ -156,6 +156,19 @@ void Service::FillHeader(Response* response) const {
   response->mutable_header()->set_member_id(options_.member_id);
 }
 
+void Service::BoundReplySize(Response* response, bool applied) const {
+  const size_t bytes = response->ByteSizeLong();
+  if (bytes <= options_.max_response_bytes) return;
+  std::string message = "the reply of " + std::to_string(bytes) + " bytes is over the " +
+                        std::to_string(options_.max_response_bytes) + "-byte limit";
+  message += applied ? "; the write WAS applied at header.revision, only its results are "
+                       "dropped: read the ranges separately, in pages"
+                     : ": read in pages (limit / continue after the last item)";
+  response->clear_body();
+  *response->mutable_error() = ApiError(Status::TooLarge(message), "");
+  response->mutable_error()->set_applied(applied);
+}
+
 Outcome Service::ErrorOutcome(uint64_t id, const Status& status, bool retryable) const {
   Outcome o;
   o.response.set_id(id);
@@ -179,6 +192,7 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
   const std::string type = RequestTypeName(request);
   auto deliver = [this, type, id](Response response) {
     response.set_id(id);
+    BoundReplySize(&response, false);  // a write's reply is bounded where it was applied
     if (response.has_error() && response.error().code() != coord::v1::OK) {
       metrics_->CountError(type, coord::v1::ErrorCode_Name(response.error().code()));
     }
@@ -191,6 +205,11 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
   };
 
   const auto body = request.body_case();
+  if (body == Request::kTxn && StateMachine::IsReadOnlyTxn(request.txn())) {
+    // Nothing to replicate: served here after a ReadIndex, like a range.
+    LinearizableRead(request, deadline, [push](Outcome o) { push(std::move(o.response)); });
+    return;
+  }
   if (IsWrite(body) || IsMembership(body)) {
     const uint64_t slot = sink->Reserve();
     SubmitLeaderOnly(
@@ -346,6 +365,7 @@ void Service::ProposeWrite(const Request& request, Clock::time_point deadline, D
       o.response = std::move(*applied);
       o.response.set_id(id);
       FillHeader(&o.response);
+      BoundReplySize(&o.response, true);  // before a forward reply carries it
       done(std::move(o));
       return;
     }
@@ -435,8 +455,10 @@ Response Service::LocalRead(const Request& request) const {
         return sm.TpcList(request.tpc_list());
       case Request::kTopicRead:
         return sm.TopicRead(request.topic_read());
+      case Request::kTxn:
+        return sm.ReadTxn(request.txn(), options_.max_response_bytes);
       default:
-        return sm.Range(request.range());
+        return sm.Range(request.range(), options_.max_response_bytes);
     }
   });
   r.set_id(request.id());

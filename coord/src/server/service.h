@@ -82,6 +82,7 @@ struct ServiceOptions {
   std::chrono::milliseconds election_timeout{1000};
   std::chrono::milliseconds default_timeout{5000};
   size_t max_inflight_per_connection = 1024;
+  size_t max_response_bytes = 4 * 1024 * 1024;
 };
 
 class Service {
@@ -177,6 +178,9 @@ class Service {
   coord::v1::Response MemberList(uint64_t id) const;
   coord::v1::Response StatusResponse(uint64_t id) const;
   Outcome ErrorOutcome(uint64_t id, const Status& status, bool retryable = false) const;
+  // Replaces a reply over max_response_bytes by TOO_LARGE; `applied` says the
+  // request was a write that took effect (the error then says so).
+  void BoundReplySize(coord::v1::Response* response, bool applied) const;
   void FillHeader(coord::v1::Response* response) const;
   std::string ClientAddressOf(raft::NodeId id) const;
   std::string NameOf(raft::NodeId id) const;

@@ -12,6 +12,11 @@ namespace coord::server {
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 
+namespace {
+// How long a connection may stay past its outbound bound before it is closed.
+constexpr auto kSlowClientGrace = std::chrono::seconds(10);
+}  // namespace
+
 WebSocketSession::WebSocketSession(beast::tcp_stream stream, uint64_t connection_id,
                                    Service* service, Metrics* metrics, const ServerLimits& limits)
     : ws_(std::move(stream)),
@@ -19,6 +24,8 @@ WebSocketSession::WebSocketSession(beast::tcp_stream stream, uint64_t connection
       service_(service),
       metrics_(metrics),
       max_inflight_(limits.max_inflight_per_connection),
+      max_outbound_bytes_(limits.max_outbound_bytes_per_connection),
+      slow_timer_(ws_.get_executor()),
       queue_(limits.max_pending_events_per_watch) {
   ws_.read_message_max(limits.max_request_bytes);
   metrics_->ConnectionOpened();
@@ -82,11 +89,68 @@ void WebSocketSession::OnRead(beast::error_code ec, size_t) {
     inflight_.fetch_add(1);
     service_->Handle(shared_from_this(), std::move(*request), text);
   }
-  DoRead();
+  if (OverBound()) {
+    PauseReading();
+  } else {
+    DoRead();
+  }
+}
+
+bool WebSocketSession::OverBound() {
+  std::lock_guard lock(mu_);
+  return queue_.bytes() + writing_bytes_ >= max_outbound_bytes_;
+}
+
+bool WebSocketSession::OverHardBoundLocked() const {
+  return !closed_ && queue_.bytes() + writing_bytes_ > 2 * max_outbound_bytes_;
+}
+
+void WebSocketSession::PauseReading() {
+  read_paused_ = true;
+  metrics_->CountReadPause();
+  slow_timer_.expires_after(kSlowClientGrace);
+  slow_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || !self->read_paused_) return;
+    self->CloseSlow("outbound queue stayed over " + std::to_string(self->max_outbound_bytes_) +
+                    " bytes for " + std::to_string(kSlowClientGrace.count()) +
+                    " s: not reading replies");
+  });
+}
+
+void WebSocketSession::CloseSlow(const std::string& reason) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    queue_.Clear();
+  }
+  metrics_->CountSlowClientClosed();
+  spdlog::info("server: connection {}: closing, {}", connection_id_, reason);
+  service_->OnConnectionClosed(connection_id_);
+  boost::asio::post(ws_.get_executor(), [self = shared_from_this(), reason] {
+    self->slow_timer_.cancel();
+    auto shutdown = [self] {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().shutdown(
+          boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    };
+    if (self->current_) {
+      // A write is stuck on a client that does not read: no close frame can pass it.
+      shutdown();
+      return;
+    }
+    self->ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, reason),
+                          [shutdown](beast::error_code) { shutdown(); });
+  });
 }
 
 void WebSocketSession::ReplyDone(const coord::v1::ServerMessage& message) {
   if (message.has_response() && inflight_.load() > 0) inflight_.fetch_sub(1);
+}
+
+std::string WebSocketSession::HardBoundReason() const {
+  return "outbound queue over " + std::to_string(2 * max_outbound_bytes_) +
+         " bytes: not reading replies";
 }
 
 uint64_t WebSocketSession::Reserve() {
@@ -96,26 +160,33 @@ uint64_t WebSocketSession::Reserve() {
 
 void WebSocketSession::Fill(uint64_t slot, const coord::v1::ServerMessage& message, bool text) {
   ReplyDone(message);
+  bool over = false;
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
     queue_.Fill(slot, OutboundFrame{EncodeServerMessage(message, text), text});
+    over = OverHardBoundLocked();
   }
+  if (over) return CloseSlow(HardBoundReason());
   KickWriter();
 }
 
 void WebSocketSession::Push(const coord::v1::ServerMessage& message, bool text) {
   ReplyDone(message);
+  bool over = false;
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
     queue_.Push(OutboundFrame{EncodeServerMessage(message, text), text});
+    over = OverHardBoundLocked();
   }
+  if (over) return CloseSlow(HardBoundReason());
   KickWriter();
 }
 
 bool WebSocketSession::PushEvent(int64_t watch_id, const coord::v1::ServerMessage& message,
                                  bool text) {
+  bool over = false;
   {
     std::lock_guard lock(mu_);
     if (closed_) return true;  // the hub drops the watch when the connection closes
@@ -123,6 +194,11 @@ bool WebSocketSession::PushEvent(int64_t watch_id, const coord::v1::ServerMessag
       queue_.ForgetWatch(watch_id);
       return false;
     }
+    over = OverHardBoundLocked();
+  }
+  if (over) {
+    CloseSlow(HardBoundReason());
+    return true;  // the hub drops the watch with the connection
   }
   KickWriter();
   return true;
@@ -142,6 +218,7 @@ void WebSocketSession::DoWrite() {
   {
     std::lock_guard lock(mu_);
     current_ = closed_ ? std::nullopt : queue_.PopReady();
+    writing_bytes_ = current_ ? current_->payload.size() : 0;
     if (!current_) {
       writing_ = false;
       return;
@@ -156,6 +233,15 @@ void WebSocketSession::OnWrite(beast::error_code ec, size_t) {
   if (ec) {
     Close();
     return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    writing_bytes_ = 0;
+  }
+  if (read_paused_ && !OverBound()) {
+    read_paused_ = false;
+    slow_timer_.cancel();
+    DoRead();
   }
   DoWrite();
 }

@@ -7,11 +7,19 @@
 // max_request_bytes, or a peer that stops answering pings, ends the connection
 // (Beast's read_message_max and idle timeout).
 //
+// Memory bound: the bytes queued for the client and not yet written (including
+// the frame being written) are bounded by max_outbound_bytes_per_connection.
+// Once past it the session stops reading requests, and reads again when the
+// writer has drained it below. A queue that stays past it for kSlowClientGrace, or
+// grows past twice it (replies of requests read earlier, pushed events), closes
+// the connection with 1008 and a reason: the client is not reading.
+//
 // Thread-safety: the ClientSink methods may be called from any thread; they
 // take the session mutex and post the writer onto the strand.
 #pragma once
 
 #include <atomic>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -52,6 +60,15 @@ class WebSocketSession : public ClientSink, public std::enable_shared_from_this<
   void DoWrite();     // on the strand
   void OnWrite(boost::beast::error_code ec, size_t bytes);
   void Close();
+  // Drops what is queued and closes the connection of a client that does not
+  // read (any thread).
+  void CloseSlow(const std::string& reason);
+  // Called with mu_ held after something was queued: true if the queue has grown
+  // past twice the bound (the caller then calls CloseSlow without the lock).
+  bool OverHardBoundLocked() const;
+  std::string HardBoundReason() const;
+  bool OverBound();    // takes mu_
+  void PauseReading();  // on the strand
   void ReplyDone(const coord::v1::ServerMessage& message);
 
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
@@ -60,12 +77,16 @@ class WebSocketSession : public ClientSink, public std::enable_shared_from_this<
   Service* service_;
   Metrics* metrics_;
   const size_t max_inflight_;
+  const size_t max_outbound_bytes_;
   std::atomic<size_t> inflight_{0};
+  bool read_paused_ = false;                // strand only
+  boost::asio::steady_timer slow_timer_;    // strand only
 
   std::mutex mu_;  // guards the fields below
   OutboundQueue queue_;
   bool writing_ = false;
   bool closed_ = false;
+  size_t writing_bytes_ = 0;               // size of the frame being written
   std::optional<OutboundFrame> current_;  // the frame being written (strand only)
 };
 

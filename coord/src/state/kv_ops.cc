@@ -132,8 +132,10 @@ coord::v1::DeleteResponse StateMachine::Impl::ExecDelete(const coord::v1::Delete
   return out;
 }
 
-coord::v1::RangeResponse StateMachine::Impl::ExecRange(
-    const coord::v1::RangeRequest& request) const {
+coord::v1::RangeResponse StateMachine::Impl::ExecRange(const coord::v1::RangeRequest& request,
+                                                       ReadBudget* budget) const {
+  // Per key: the key, the value and about this much framing and numbers.
+  constexpr size_t kKeyValueOverhead = 48;
   KeyRange range = *MakeKeyRange(request.key(), request.range_end(), request.prefix());
   coord::v1::RangeResponse out;
   int64_t count = 0;
@@ -141,6 +143,8 @@ coord::v1::RangeResponse StateMachine::Impl::ExecRange(
     ++count;
     if (request.count_only()) return true;
     if (request.limit() > 0 && out.kvs_size() >= request.limit()) return true;
+    const size_t bytes = key.size() + (request.keys_only() ? 0 : v.value.size()) + kKeyValueOverhead;
+    if (budget != nullptr && !budget->Take(bytes)) return false;
     coord::v1::KeyValue* kv = out.add_kvs();
     *kv = ToKeyValue(key, v);
     if (request.keys_only()) kv->clear_value();

@@ -257,13 +257,36 @@ ApplyResult StateMachine::Apply(uint64_t raft_index, const coord::state::Command
 
 void StateMachine::AdvanceIndex(uint64_t raft_index) { impl_->AdvanceIndex(raft_index); }
 
-coord::v1::Response StateMachine::Range(const coord::v1::RangeRequest& request) const {
+namespace {
+Status ReadTooLarge(size_t max_result_bytes) {
+  return Status::TooLarge("the result is over the " + std::to_string(max_result_bytes) +
+                          "-byte reply limit: read it in pages (limit, then continue after "
+                          "the last key) or with keys_only / count_only");
+}
+}  // namespace
+
+coord::v1::Response StateMachine::Range(const coord::v1::RangeRequest& request,
+                                        size_t max_result_bytes) const {
   coord::v1::Response response = impl_->NewResponse();
   Status status = impl_->ValidateRange(request);
-  if (!status.ok()) {
-    impl_->SetError(status, &response);
+  ReadBudget budget{max_result_bytes};
+  if (status.ok()) {
+    *response.mutable_range() = impl_->ExecRange(request, &budget);
+    if (budget.exceeded) status = ReadTooLarge(max_result_bytes);
+  }
+  if (!status.ok()) impl_->SetError(status, &response);
+  return response;
+}
+
+coord::v1::Response StateMachine::ReadTxn(const coord::v1::TxnRequest& request,
+                                          size_t max_result_bytes) const {
+  coord::v1::Response response = impl_->NewResponse();
+  ReadBudget budget{max_result_bytes};
+  Result<coord::v1::TxnResponse> txn = impl_->ReadTxn(request, &budget);
+  if (txn.ok()) {
+    *response.mutable_txn() = std::move(*txn);
   } else {
-    *response.mutable_range() = impl_->ExecRange(request);
+    impl_->SetError(budget.exceeded ? ReadTooLarge(max_result_bytes) : txn.status(), &response);
   }
   return response;
 }

@@ -22,6 +22,21 @@
 
 namespace coord::server {
 
+// What a served (not replicated) read may still put in its reply.
+struct ReadBudget {
+  size_t left = 0;
+  bool exceeded = false;
+  // Takes `bytes`; false (and exceeded) if they do not fit.
+  bool Take(size_t bytes) {
+    if (bytes > left) {
+      exceeded = true;
+      return false;
+    }
+    left -= bytes;
+    return true;
+  }
+};
+
 class StateMachine::Impl {
  public:
   explicit Impl(const StateMachineOptions& options)
@@ -42,7 +57,11 @@ class StateMachine::Impl {
   // Executions assume a validated request; writes happen at `revision`.
   coord::v1::PutResponse ExecPut(const coord::v1::PutRequest& put, int64_t revision);
   coord::v1::DeleteResponse ExecDelete(const coord::v1::DeleteRequest& del, int64_t revision);
-  coord::v1::RangeResponse ExecRange(const coord::v1::RangeRequest& range) const;
+  // `budget` (optional) is the bytes the result may still take; a result that
+  // would need more sets budget->exceeded and stops early (the result is then
+  // incomplete and must not be used).
+  coord::v1::RangeResponse ExecRange(const coord::v1::RangeRequest& range,
+                                     ReadBudget* budget = nullptr) const;
   Status Compact(const coord::v1::CompactRequest& compact);
   void AutoCompact();
   // Deletes `key` at `revision`, keeping the owner's key set in step.
@@ -67,6 +86,11 @@ class StateMachine::Impl {
   // ---- txn.cc ----
   Status ValidateTxn(const coord::v1::TxnRequest& txn) const;
   bool CompareHolds(const coord::v1::Compare& compare) const;
+  // TOO_LARGE if the branch's ranges could return more than max_txn_result_bytes.
+  Status CheckTxnResultSize(const google::protobuf::RepeatedPtrField<coord::v1::TxnOp>& ops) const;
+  // A txn whose ops are all ranges, served without the log (TOO_LARGE past `budget`).
+  Result<coord::v1::TxnResponse> ReadTxn(const coord::v1::TxnRequest& txn,
+                                         ReadBudget* budget) const;
   // Checks that the chosen branch writes no key twice (given the current state).
   Status PlanTxnBranch(const google::protobuf::RepeatedPtrField<coord::v1::TxnOp>& ops) const;
   // *fencing_rejected: the compare that failed was a LOCK_TOKEN compare.

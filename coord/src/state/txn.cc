@@ -175,7 +175,28 @@ Status StateMachine::Impl::PlanTxnBranch(const Ops& ops) const {
       });
     }
   }
-  return Status::Ok();
+  return CheckTxnResultSize(ops);
+}
+
+Status StateMachine::Impl::CheckTxnResultSize(const Ops& ops) const {
+  // An upper bound of what the branch's ranges return: each range over the state
+  // before the txn, plus everything the txn writes (which a later range may see).
+  ReadBudget budget{options_.max_txn_result_bytes};
+  bool reads = false;
+  for (const coord::v1::TxnOp& op : ops) {
+    if (op.has_put()) budget.Take(op.put().key().size() + op.put().value().size());
+    if (op.has_append()) budget.Take(op.append().topic().size() + op.append().value().size());
+    reads |= op.has_range();
+  }
+  if (!reads) return Status::Ok();
+  for (const coord::v1::TxnOp& op : ops) {
+    if (budget.exceeded) break;
+    if (op.has_range()) ExecRange(op.range(), &budget);
+  }
+  if (!budget.exceeded) return Status::Ok();
+  return Status::TooLarge("the txn's reads would return over " +
+                          std::to_string(options_.max_txn_result_bytes) +
+                          " bytes; nothing was written: read the ranges separately, in pages");
 }
 
 std::string StateMachine::Impl::DescribeFailedCompare(const coord::v1::Compare& c) const {
@@ -186,6 +207,37 @@ std::string StateMachine::Impl::DescribeFailedCompare(const coord::v1::Compare& 
            std::to_string(LockToken(c.key())) + ")";
   }
   return what + " does not hold";
+}
+
+bool StateMachine::IsReadOnlyTxn(const coord::v1::TxnRequest& txn) {
+  for (const Ops* ops : {&txn.success(), &txn.failure()}) {
+    for (const coord::v1::TxnOp& op : *ops) {
+      if (!op.has_range()) return false;
+    }
+  }
+  return true;
+}
+
+Result<coord::v1::TxnResponse> StateMachine::Impl::ReadTxn(const coord::v1::TxnRequest& txn,
+                                                           ReadBudget* budget) const {
+  COORD_RETURN_IF_ERROR(ValidateTxn(txn));
+  if (!IsReadOnlyTxn(txn)) return Status::InvalidArgument("txn writes: it is not read-only");
+  bool succeeded = true;
+  for (const coord::v1::Compare& c : txn.compare()) {
+    if (!CompareHolds(c)) {
+      if (txn.conflict_on_failure()) return Status::Conflict(DescribeFailedCompare(c));
+      succeeded = false;
+      break;
+    }
+  }
+  coord::v1::TxnResponse out;
+  out.set_succeeded(succeeded);
+  for (const coord::v1::TxnOp& op : succeeded ? txn.success() : txn.failure()) {
+    *out.add_results()->mutable_range() = ExecRange(op.range(), budget);
+    if (budget->exceeded) return Status::TooLarge("");
+  }
+  out.set_revision(keys_.revision());
+  return out;
 }
 
 Result<coord::v1::TxnResponse> StateMachine::Impl::Txn(const coord::v1::TxnRequest& txn,

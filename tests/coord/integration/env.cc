@@ -4,6 +4,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "test_util.h"
@@ -92,6 +96,23 @@ std::string HttpGet(const std::string& address, const std::string& target, int* 
   http::read(stream, buffer, res);
   *status = res.result_int();
   return res.body();
+}
+
+double Metric(const Ensemble& e, int i, const std::string& name) {
+  int status = 0;
+  std::istringstream in(HttpGet(e.member(i).client_address, "/metrics", &status));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
+}
+
+uint64_t ResidentBytes(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
+  uint64_t size = 0, resident = 0;
+  in >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace coord::test

@@ -124,23 +124,6 @@ uint64_t TermOf(const Ensemble& e, int i) {
   return resp->header().raft_term();
 }
 
-double Metric(const Ensemble& e, int i, const std::string& name) {
-  int status = 0;
-  std::istringstream in(HttpGet(e.member(i).client_address, "/metrics", &status));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  return -1;
-}
-
-uint64_t ResidentBytes(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
-  uint64_t size = 0, resident = 0;
-  in >> size >> resident;
-  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
 void ExpectWritable(const Ensemble& e, int member, const std::string& key) {
   auto c = WsClient::Connect(e.member(member).client_address);
   ASSERT_TRUE(c.ok()) << c.status();

@@ -31,5 +31,9 @@ Response Get(WsClient& c, const std::string& key, bool serializable = false, boo
              bool json = false);
 bool Ok(const Response& r);
 std::string HttpGet(const std::string& address, const std::string& target, int* status);
+// The value of an unlabelled metric of member i of `e` (-1 if absent).
+double Metric(const Ensemble& e, int i, const std::string& name);
+// Resident memory of a process.
+uint64_t ResidentBytes(pid_t pid);
 
 }  // namespace coord::test

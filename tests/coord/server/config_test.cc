@@ -36,6 +36,13 @@ TEST(ConfigTest, LimitFlags) {
   EXPECT_EQ(c->server.limits.max_connections, ServerLimits().max_connections);
   EXPECT_EQ(c->server.default_timeout_ms, 250u);
   EXPECT_FALSE(ParseCommandLine({"--max-connections", "0"}).ok());
+  c = ParseCommandLine({"--max-outbound-bytes-per-connection", "65536", "--max-response-bytes",
+                        "4096"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server.limits.max_outbound_bytes_per_connection, 65536u);
+  EXPECT_EQ(c->server.limits.max_response_bytes, 4096u);
+  // A reply the connection could never queue is a configuration error.
+  EXPECT_FALSE(ParseCommandLine({"--max-outbound-bytes-per-connection", "4096"}).ok());
 }
 
 TEST(ConfigTest, SyncCommitUpdatesIsOffByDefaultAndCanBeTurnedOn) {

@@ -59,5 +59,23 @@ TEST(OutboundQueueTest, PerWatchBoundRefusesAndRecoversAfterWrites) {
   EXPECT_TRUE(q.PushEvent(1, F("e3")));
 }
 
+TEST(OutboundQueueTest, CountsTheBytesItHolds) {
+  OutboundQueue q(10);
+  const uint64_t slot = q.Reserve();
+  EXPECT_EQ(q.bytes(), 0u) << "a reserved slot holds nothing yet";
+  q.Push(F("abc"));
+  ASSERT_TRUE(q.PushEvent(1, F("de")));
+  q.Fill(slot, F("wxyz"));
+  EXPECT_EQ(q.bytes(), 9u);
+  q.Fill(slot, F("ignored, already filled"));
+  EXPECT_EQ(q.bytes(), 9u);
+  EXPECT_EQ(q.PopReady()->payload, "wxyz");
+  EXPECT_EQ(q.bytes(), 5u);
+  q.Clear();
+  EXPECT_EQ(q.bytes(), 0u);
+  EXPECT_EQ(q.size(), 0u);
+  EXPECT_EQ(q.pending_events(1), 0u);
+}
+
 }  // namespace
 }  // namespace coord::server

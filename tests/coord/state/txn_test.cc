@@ -202,5 +202,51 @@ TEST(TxnTest, LimitsAndUnsupportedCompares) {
   EXPECT_EQ(d.Value("/a"), "1");
 }
 
+TEST(TxnTest, AWriteTxnWhoseReadsWouldBeHugeWritesNothing) {
+  StateMachineOptions o;
+  o.max_txn_result_bytes = 10'000;
+  Driver d(o);
+  for (int i = 0; i < 10; ++i) d.Apply(PutCmd("/r/" + std::to_string(i), std::string(500, 'v')));
+  const int64_t revision = d.sm.revision();
+  // 5 KB per prefix range: one fits, three do not.
+  ApplyResult one = d.Apply(TxnCmd({}, {RangeOp("/r/", true), PutOp("/w", "1")}));
+  ASSERT_EQ(one.response.error().code(), pb::OK) << one.response.DebugString();
+  EXPECT_EQ(one.response.txn().results(0).range().kvs_size(), 10);
+  ApplyResult three = d.Apply(
+      TxnCmd({}, {RangeOp("/r/", true), RangeOp("/r/", true), RangeOp("/r/", true),
+                  PutOp("/w", "2")}));
+  EXPECT_EQ(three.response.error().code(), pb::TOO_LARGE);
+  EXPECT_EQ(d.sm.revision(), revision + 1) << "the refused txn wrote nothing";
+  EXPECT_EQ(d.Value("/w"), "1");
+  // What the txn writes counts too (a later range could read it).
+  ApplyResult big_put =
+      d.Apply(TxnCmd({}, {PutOp("/w", std::string(9'000, 'x')), RangeOp("/r/", true)}));
+  EXPECT_EQ(big_put.response.error().code(), pb::TOO_LARGE);
+}
+
+TEST(TxnTest, AReadOnlyTxnIsServedWithTheResultALoggedOneWouldHave) {
+  Driver d;
+  d.Apply(PutCmd("/k", "a"));
+  d.Apply(PutCmd("/k", "b"));
+  const pb::TxnRequest txn =
+      TxnCmd({NumCmp("/k", pb::Compare::VERSION, pb::Compare::EQUAL, 2)}, {RangeOp("/k")},
+             {RangeOp("/none")})
+          .txn();
+  ASSERT_TRUE(StateMachine::IsReadOnlyTxn(txn));
+  pb::Response served = d.sm.ReadTxn(txn);
+  ASSERT_EQ(served.error().code(), pb::OK) << served.DebugString();
+  EXPECT_TRUE(served.txn().succeeded());
+  EXPECT_EQ(served.txn().results(0).range().kvs(0).value(), "b");
+  EXPECT_EQ(served.txn().revision(), d.sm.revision());
+  EXPECT_FALSE(StateMachine::IsReadOnlyTxn(TxnCmd({}, {RangeOp("/k")}, {PutOp("/k", "c")}).txn()));
+  EXPECT_EQ(d.sm.ReadTxn(TxnCmd({}, {PutOp("/k", "c")}).txn()).error().code(),
+            pb::INVALID_ARGUMENT);
+  // Over the caller's reply limit: TOO_LARGE with a hint.
+  pb::Response small = d.sm.ReadTxn(txn, 10);
+  EXPECT_EQ(small.error().code(), pb::TOO_LARGE);
+  EXPECT_NE(small.error().message().find("pages"), std::string::npos);
+  EXPECT_EQ(d.sm.Range(RangeReq("/k", false), 10).error().code(), pb::TOO_LARGE);
+}
+
 }  // namespace
 }  // namespace coord::server::testing

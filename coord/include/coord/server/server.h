@@ -44,6 +44,15 @@ struct ServerLimits {
   // Events of one watch queued for a connection and not yet written. A watch
   // over it is cancelled (slow consumer). Default 10,000; also bounds catch-up.
   size_t max_pending_events_per_watch = 10'000;
+  // Bytes queued for one connection and not yet written to its socket (replies,
+  // events, pushes). Past it the connection stops reading requests until the
+  // queue drains below it; a connection whose queue stays past it for 10 s, or
+  // grows past twice it, is closed (1008, "not reading its replies").
+  // Default 16 MiB.
+  size_t max_outbound_bytes_per_connection = 16 * 1024 * 1024;
+  // Largest reply (one encoded Response). A read whose result would be larger
+  // fails with TOO_LARGE and a hint to paginate. Default 4 MiB.
+  size_t max_response_bytes = 4 * 1024 * 1024;
 };
 
 // One member of the initial ensemble.

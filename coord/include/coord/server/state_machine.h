@@ -123,6 +123,11 @@ struct StateMachineOptions {
   // Most compares, and most operations in each of success and failure, of one txn.
   // Over it: TOO_LARGE.
   size_t max_txn_ops = 128;
+  // Most bytes the reads of one write txn may return (its range results plus the
+  // values it writes, which those ranges may see). Checked before anything is
+  // written: over it the txn fails with TOO_LARGE and changes nothing. Read-only
+  // txns are not logged; the serving member bounds them by its reply limit.
+  size_t max_txn_result_bytes = 4 * 1024 * 1024;
   // Automatic compaction keeps the last `history_revisions` revisions readable and
   // watchable. 0 disables automatic compaction (only CompactRequest compacts).
   int64_t history_revisions = 10'000;
@@ -333,8 +338,20 @@ class StateMachine {
 
   // A range read at the current revision or a past one (request.revision). Errors:
   // INVALID_ARGUMENT (empty key without prefix, negative limit or revision, a future
-  // revision, range_end <= key), TOO_LARGE (key over the limit), COMPACTED.
-  coord::v1::Response Range(const coord::v1::RangeRequest& request) const;
+  // revision, range_end <= key), TOO_LARGE (key over the limit, or the result
+  // would take more than about max_result_bytes: the caller should paginate),
+  // COMPACTED.
+  coord::v1::Response Range(const coord::v1::RangeRequest& request,
+                            size_t max_result_bytes = SIZE_MAX) const;
+
+  // True if every op of both branches is a range: the txn changes nothing and can
+  // be served by ReadTxn instead of the log.
+  static bool IsReadOnlyTxn(const coord::v1::TxnRequest& txn);
+  // A read-only txn at the current revision, with the same result a logged one
+  // would have had. Errors: those of a txn, INVALID_ARGUMENT if it writes,
+  // TOO_LARGE past max_result_bytes (as for Range).
+  coord::v1::Response ReadTxn(const coord::v1::TxnRequest& request,
+                              size_t max_result_bytes = SIZE_MAX) const;
 
   // The events after a watch's position: every event with revision >=
   // start_revision on the key / range / prefix (same rules as RangeRequest), at most
