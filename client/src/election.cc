@@ -129,6 +129,10 @@ class ElectionState : public std::enable_shared_from_this<ElectionState> {
     int64_t term = 0;
     {
       std::lock_guard lock(mu_);
+      // Election terms only grow, so an event older than the term this candidate
+      // already knows is stale: e.g. an observe's first event, read on a member that
+      // had not applied our campaign yet, arriving after the campaign's reply.
+      if (e.term() < term_) return;
       if (e.session() == session_->id() && e.session() != 0) {
         if (!leader_ || term_ != e.term()) {
           leader_ = true;

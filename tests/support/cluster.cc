@@ -129,7 +129,7 @@ Status Ensemble::Start(int i) {
       std::to_string(tick_ms_), "--log-level", "info", "--snapshot-entries", "200",
       "--initial-cluster-state", i < initial_ ? "new" : "existing"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  m.pid = Spawn(args, root_ + "/" + m.name + ".log");
+  m.pid = Spawn(args, log_path(i));
   if (m.pid <= 0) return Status::IOError("cannot spawn coordd");
   // Ready when the client port accepts a WebSocket.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -170,6 +170,14 @@ void Ensemble::Kill(int i) {
   kill(m.pid, SIGKILL);
   waitpid(m.pid, nullptr, 0);
   m.pid = -1;
+}
+
+void Ensemble::Pause(int i) {
+  if (members_[i].pid > 0) kill(members_[i].pid, SIGSTOP);
+}
+
+void Ensemble::Resume(int i) {
+  if (members_[i].pid > 0) kill(members_[i].pid, SIGCONT);
 }
 
 Result<int> Ensemble::WaitLeader(int i, std::chrono::milliseconds timeout) {

@@ -46,6 +46,11 @@ class Ensemble {
   // SIGTERM and wait for exit; returns the exit status (or -1).
   int Stop(int i);
   void Kill(int i);  // SIGKILL and reap
+  // SIGSTOP / SIGCONT: the member freezes (its sockets stay open, nothing is read).
+  void Pause(int i);
+  void Resume(int i);
+  // The file member i's stdout and stderr go to.
+  std::string log_path(int i) const { return root_ + "/" + members_[i].name + ".log"; }
   bool Running(int i) const { return members_[i].pid > 0; }
 
   // Waits until member i reports a leader (status request). Returns the index of

@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   spdlog::set_level(spdlog::level::from_str(config->log_level));
+  // Every line reaches a redirected stdout (a file, the journal) when it is logged,
+  // not when a 4 KB buffer fills: an operator reading the log sees what just happened.
+  spdlog::flush_on(spdlog::level::trace);
 
   // Block the signals before any thread starts, so only sigwait() sees them.
   sigset_t signals;

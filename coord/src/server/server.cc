@@ -125,6 +125,7 @@ Status Server::Impl::Open() {
   service_->set_tpc_timer_tracker(&tpc_tracker_);
   service_->set_peer_stats([peer_transport] { return peer_transport->stats(); });
   adapter_.set_on_applied([svc = service_.get()](const ApplyResult& r) { svc->OnApplied(r); });
+  adapter_.set_on_restored([svc = service_.get()](const StateMachine& sm) { svc->OnRestored(sm); });
 
   raft::NodeOptions node_options;
   node_options.raft.id = member_id_;

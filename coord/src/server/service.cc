@@ -218,11 +218,9 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
           if (r.has_session_create() || r.has_session_keepalive()) {
             const int64_t sid = r.has_session_create() ? r.session_create().session_id()
                                                        : r.session_keepalive().session_id();
-            std::lock_guard lock(mu_);
-            session_owners_[sid] = {sink, text};
+            pushes_.SetSessionOwner(sid, sink, text);
           } else if (r.has_session_close()) {
-            std::lock_guard lock(mu_);
-            session_owners_.erase(request.session_close().session_id());
+            pushes_.ForgetSession(request.session_close().session_id());
           }
           // A queued acquire: register after the reply is in place, so its LockEvent
           // can never overtake it (the ordering rule).
@@ -230,7 +228,7 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
           const bool queued = r.has_lock_acquire() && !r.lock_acquire().granted();
           const Response kept = queued ? r : Response();
           sink->Fill(slot, deliver(std::move(o.response)), text);
-          if (queued) RegisterLockWaiter(sink, text, kept);
+          if (queued) RegisterLockWaiter(sink, text, request, kept);
         });
     return;
   }
@@ -468,28 +466,7 @@ Response Service::LocalRead(const Request& request) const {
 
 void Service::OnConnectionClosed(uint64_t connection_id) {
   hub_->RemoveConnection(connection_id);
-  std::lock_guard lock(mu_);
-  // Its queued acquires stay queued (the session owns them); their events have
-  // nowhere to go.
-  for (auto it = lock_waiters_.begin(); it != lock_waiters_.end();) {
-    it = it->second.connection_id == connection_id ? lock_waiters_.erase(it) : std::next(it);
-  }
-  for (auto it = observers_.begin(); it != observers_.end();) {
-    auto& list = it->second;
-    list.erase(
-        std::remove_if(list.begin(), list.end(),
-                       [&](const ElectionObserver& o) { return o.connection_id == connection_id; }),
-        list.end());
-    it = list.empty() ? observers_.erase(it) : std::next(it);
-  }
-  for (auto it = participants_.begin(); it != participants_.end();) {
-    auto& list = it->second;
-    list.erase(
-        std::remove_if(list.begin(), list.end(),
-                       [&](const ParticipantSink& p) { return p.connection_id == connection_id; }),
-        list.end());
-    it = list.empty() ? participants_.erase(it) : std::next(it);
-  }
+  pushes_.RemoveConnection(connection_id);
 }
 
 void Service::OnPeerPayload(raft::NodeId from, std::string payload) {
@@ -579,23 +556,7 @@ void Service::OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forw
 
 void Service::OnSessionsExpired(const std::vector<int64_t>& ids) {
   metrics_->CountSessionExpired(ids.size());
-  for (int64_t id : ids) {
-    std::shared_ptr<ClientSink> sink;
-    bool text = false;
-    {
-      std::lock_guard lock(mu_);
-      auto it = session_owners_.find(id);
-      if (it == session_owners_.end()) continue;
-      sink = it->second.first.lock();
-      text = it->second.second;
-      session_owners_.erase(it);
-    }
-    if (!sink) continue;
-    ServerMessage m;
-    m.mutable_session()->set_session_id(id);
-    m.mutable_session()->set_expired(true);
-    sink->Push(m, text);  // best effort: only this member's connection hears it
-  }
+  pushes_.PushSessionsExpired(ids);
 }
 
 void Service::OnTick() {

@@ -56,6 +56,7 @@
 #include "server/outcome.h"
 #include "server/peer_clock.h"
 #include "server/proposal_outcome.h"
+#include "server/push_registry.h"
 #include "server/lock_wait_tracker.h"
 #include "server/tpc_timer_tracker.h"
 #include "server/metrics.h"
@@ -122,6 +123,9 @@ class Service {
   // After every applied command (the node thread; must not block): pushes the
   // LockEvents of queued acquires this member served, counts lock metrics.
   void OnApplied(const ApplyResult& result);
+  // After a snapshot install, with the restored state (the node thread, under the
+  // state lock): re-derives the pushed streams (push_registry.h).
+  void OnRestored(const StateMachine& state) { pushes_.Resync(state); }
 
   // For /readyz, /metrics and the status page.
   bool Ready() const;
@@ -151,22 +155,21 @@ class Service {
   coord::v1::Response LocalRead(const coord::v1::Request& request) const;
   // A queued acquire's reply was delivered to `sink`: its later LockEvent goes there.
   void RegisterLockWaiter(const std::shared_ptr<ClientSink>& sink, bool text,
-                          const coord::v1::Response& response);
+                          const coord::v1::Request& request, const coord::v1::Response& response);
   void DeliverLockEvent(coord::v1::LockEvent event);
+  void NoteHoldStarted(const std::string& lock, int64_t session);
   // election_leader with observe: reply with the current leader, push it as the
   // first event and register the connection, atomically w.r.t. applied changes.
   void Observe(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request,
                bool text, Clock::time_point deadline);
-  void PushElectionChanges(const std::vector<ElectionChange>& changes);
   // election_leader with unobserve: drops one observer of the name on this
-  // connection, under mu_, so no event of it follows the reply.
+  // connection, before the reply, so no event of it follows the reply.
   coord::v1::Response Unobserve(uint64_t connection_id, const coord::v1::Request& request);
   // tpc_list with subscribe: reply with the participant's list and register the
   // connection for its TpcEvents, atomically w.r.t. applied changes.
   void SubscribeParticipant(const std::shared_ptr<ClientSink>& sink,
                             const coord::v1::Request& request, bool text,
                             Clock::time_point deadline);
-  void PushTpcEvents(const ApplyResult& result);
   // Reads that wait for a ReadIndex and retry transient failures until the
   // deadline, then run `f` (Observe, SubscribeParticipant).
   void AfterReadIndex(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request,
@@ -198,43 +201,13 @@ class Service {
   boost::asio::steady_timer timer_;
   ForwardTable forwards_;  // own lock
   PeerClock peer_clock_;   // own lock
+  PushRegistry pushes_;    // own lock; taken after the state lock, never before
 
   mutable std::mutex mu_;  // guards everything below
   bool stopped_ = false;
   std::map<uint64_t, MemberInfo> members_;
-  // Session id -> the connection that created or last kept it alive, and its framing.
-  std::map<int64_t, std::pair<std::weak_ptr<ClientSink>, bool>> session_owners_;
-  // Queued acquires served by this member, by acquire_index: where their LockEvent
-  // goes. Entries leave when the event is delivered (or its connection is gone).
-  struct LockWaiterSink {
-    std::weak_ptr<ClientSink> sink;
-    uint64_t connection_id = 0;
-    bool text = false;
-  };
-  std::map<uint64_t, LockWaiterSink> lock_waiters_;
-  // Lock events applied before the acquire's reply reached this member (a grant can
-  // commit before a forwarded reply arrives), and events of acquires served by
-  // other members. Bounded: the oldest (lowest acquire_index) are dropped.
-  std::map<uint64_t, coord::v1::LockEvent> early_lock_events_;
   // Apply-time bookkeeping for the wait-time metric: acquire_index -> queued at.
   std::map<uint64_t, Clock::time_point> wait_started_;
-  // Election observers by election name (election_leader with observe); the last
-  // event sent to each, so a change seen both in the initial state and in a push
-  // is sent once.
-  struct ElectionObserver {
-    std::weak_ptr<ClientSink> sink;
-    uint64_t connection_id = 0;
-    bool text = false;
-    coord::v1::ElectionLeader last;
-  };
-  std::map<std::string, std::vector<ElectionObserver>> observers_;
-  // Subscribed 2PC participants by participant name (tpc_list with subscribe).
-  struct ParticipantSink {
-    std::weak_ptr<ClientSink> sink;
-    uint64_t connection_id = 0;
-    bool text = false;
-  };
-  std::map<std::string, std::vector<ParticipantSink>> participants_;
   // Hold-time metric for grants delivered by this member: (lock, session) -> granted
   // at; observed when a release served here reports was_holder. Bounded.
   std::map<std::pair<std::string, int64_t>, Clock::time_point> hold_started_;

@@ -1,5 +1,5 @@
 // Service: lock events, lock/election/2PC metrics, and the dispatch of applied
-// results to the pushes (see service.h).
+// results to the pushes (see service.h; who receives them: push_registry.h).
 //
 // A queued acquire is answered twice: its reply (queued, with acquire_index) and
 // later a LockEvent (granted with its token, or the wait ended). Both go to the
@@ -7,7 +7,7 @@
 // queued only after the reply is in the connection's queue, so the reply always
 // comes first. The grant is applied on every member, in log order, possibly before
 // the (forwarded) reply reaches the serving member: such early events are kept
-// until the reply registers its waiter.
+// until the reply registers its waiter (PushRegistry).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -17,9 +17,6 @@
 namespace coord::server {
 namespace {
 
-// Early events kept at most (every member keeps the events of acquires served by
-// the others here too, until they are pushed out).
-constexpr size_t kMaxEarlyLockEvents = 4096;
 constexpr size_t kMaxHoldsTracked = 10'000;
 
 coord::v1::ErrorCode EndCode(LockWaitEndReason reason) {
@@ -57,12 +54,12 @@ void Service::OnApplied(const ApplyResult& result) {
     metrics_->CountLockRevocation(static_cast<uint64_t>(r.lock_revoke().revoked_sessions_size()));
   }
   for (size_t i = 0; i < result.election_changes.size(); ++i) metrics_->CountElectionChange();
-  if (!result.election_changes.empty()) PushElectionChanges(result.election_changes);
+  if (!result.election_changes.empty()) pushes_.PushElectionChanges(result.election_changes);
   for (size_t i = 0; i < result.tpc_prepares.size(); ++i) metrics_->CountTpcBegun();
   for (const TpcDecision& d : result.tpc_decisions) {
     metrics_->CountTpcDecided(d.state == coord::v1::TPC_COMMITTED);
   }
-  if (!result.tpc_prepares.empty() || !result.tpc_decisions.empty()) PushTpcEvents(result);
+  if (!result.tpc_prepares.empty() || !result.tpc_decisions.empty()) pushes_.PushTpcEvents(result);
   if (!result.expired_sessions.empty() || !result.closed_sessions.empty()) {
     EndHolds(result.expired_sessions, now);
     EndHolds(result.closed_sessions, now);
@@ -108,63 +105,33 @@ void Service::OnApplied(const ApplyResult& result) {
 }
 
 void Service::DeliverLockEvent(coord::v1::LockEvent event) {
-  LockWaiterSink target;
-  {
-    std::lock_guard lock(mu_);
-    auto it = lock_waiters_.find(event.acquire_index());
-    if (it == lock_waiters_.end()) {
-      // Not (yet) registered here: the reply is still on its way, or another
-      // member served the acquire.
-      early_lock_events_[event.acquire_index()] = std::move(event);
-      while (early_lock_events_.size() > kMaxEarlyLockEvents) {
-        early_lock_events_.erase(early_lock_events_.begin());
-      }
-      return;
-    }
-    target = it->second;
-    lock_waiters_.erase(it);
-    if (event.granted() && hold_started_.size() < kMaxHoldsTracked) {
-      hold_started_[{event.name(), event.session()}] = Clock::now();
-    }
-  }
-  auto sink = target.sink.lock();
-  if (!sink) return;  // the connection is gone; a grant stands and can be inspected
-  coord::v1::ServerMessage m;
-  *m.mutable_lock() = std::move(event);
-  sink->Push(m, target.text);
+  const bool granted = event.granted();
+  const std::string name = event.name();
+  const int64_t session = event.session();
+  if (pushes_.DeliverLockEvent(std::move(event)) && granted) NoteHoldStarted(name, session);
 }
 
 void Service::RegisterLockWaiter(const std::shared_ptr<ClientSink>& sink, bool text,
+                                 const coord::v1::Request& request,
                                  const coord::v1::Response& response) {
-  const uint64_t index = response.lock_acquire().acquire_index();
-  if (index == 0) return;
-  coord::v1::LockEvent early;
-  {
-    std::lock_guard lock(mu_);
-    auto it = early_lock_events_.find(index);
-    if (it == early_lock_events_.end()) {
-      lock_waiters_[index] = LockWaiterSink{sink, sink->connection_id(), text};
-      return;
-    }
-    early = std::move(it->second);
-    early_lock_events_.erase(it);
-    if (early.granted() && hold_started_.size() < kMaxHoldsTracked) {
-      hold_started_[{early.name(), early.session()}] = Clock::now();
-    }
-  }
-  coord::v1::ServerMessage m;
-  *m.mutable_lock() = std::move(early);
-  sink->Push(m, text);
+  const PushRegistry::LockWait wait{request.lock_acquire().name(), request.lock_acquire().session(),
+                                    response.lock_acquire().acquire_index()};
+  // Under the state lock: a restore cannot slip between the check and the
+  // registration (Resync then sees the waiter).
+  const bool granted = adapter_->Read(
+      [&](const StateMachine& state) { return pushes_.AddLockWaiter(sink, text, wait, state); });
+  if (granted) NoteHoldStarted(wait.name, wait.session);
+}
+
+void Service::NoteHoldStarted(const std::string& lock, int64_t session) {
+  std::lock_guard guard(mu_);
+  if (hold_started_.size() < kMaxHoldsTracked) hold_started_[{lock, session}] = Clock::now();
 }
 
 void Service::NoteLockReply(const coord::v1::Request& request,
                             const coord::v1::Response& response) {
   if (response.has_lock_acquire() && response.lock_acquire().granted()) {
-    std::lock_guard lock(mu_);
-    if (hold_started_.size() < kMaxHoldsTracked) {
-      hold_started_[{request.lock_acquire().name(), request.lock_acquire().session()}] =
-          Clock::now();
-    }
+    NoteHoldStarted(request.lock_acquire().name(), request.lock_acquire().session());
   } else if (response.has_lock_release()) {
     std::lock_guard lock(mu_);
     auto it = hold_started_.find({request.lock_release().name(), request.lock_release().session()});

@@ -86,6 +86,9 @@ Status StateAdapter::Restore(const std::string& image) {
     reason.set_message("member state replaced by a snapshot; resume the watch");
     hub_->CancelAll(reason);
   }
+  // Lock grants, election changes, 2PC events and session ends in the skipped
+  // entries were never pushed: the server re-derives them from the new state.
+  if (s.ok() && on_restored_) on_restored_(sm_);
   return s;
 }
 

@@ -77,6 +77,12 @@ class StateAdapter : public raft::StateMachine {
   // server can push lock grants/ends and election changes and count metrics.
   // Must not block.
   void set_on_applied(std::function<void(const ApplyResult&)> f) { on_applied_ = std::move(f); }
+  // Called after a snapshot was restored, with the state lock still held
+  // exclusively, so the server can re-derive its pushed streams before any read or
+  // apply sees the new state. Must not block or take the state lock.
+  void set_on_restored(std::function<void(const coord::server::StateMachine&)> f) {
+    on_restored_ = std::move(f);
+  }
 
   uint64_t applied_commands() const { return applied_commands_.load(); }
 
@@ -89,6 +95,7 @@ class StateAdapter : public raft::StateMachine {
   LockWaitTracker* lock_tracker_ = nullptr;
   TpcTimerTracker* tpc_tracker_ = nullptr;
   std::function<void(const ApplyResult&)> on_applied_;
+  std::function<void(const coord::server::StateMachine&)> on_restored_;
   std::atomic<uint64_t> applied_commands_{0};
 };
 

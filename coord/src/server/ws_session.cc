@@ -126,8 +126,10 @@ void WebSocketSession::CloseSlow(const std::string& reason) {
   }
   metrics_->CountSlowClientClosed();
   spdlog::info("server: connection {}: closing, {}", connection_id_, reason);
-  service_->OnConnectionClosed(connection_id_);
+  // On the strand, not here: the caller may hold the lock of whatever pushed (the
+  // watch hub, the push registry), which OnConnectionClosed takes too.
   boost::asio::post(ws_.get_executor(), [self = shared_from_this(), reason] {
+    self->service_->OnConnectionClosed(self->connection_id_);
     self->slow_timer_.cancel();
     auto shutdown = [self] {
       beast::error_code ignored;

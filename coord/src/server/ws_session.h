@@ -61,7 +61,7 @@ class WebSocketSession : public ClientSink, public std::enable_shared_from_this<
   void OnWrite(boost::beast::error_code ec, size_t bytes);
   void Close();
   // Drops what is queued and closes the connection of a client that does not
-  // read (any thread).
+  // read (any thread, any lock held: the rest happens on the strand).
   void CloseSlow(const std::string& reason);
   // Called with mu_ held after something was queued: true if the queue has grown
   // past twice the bound (the caller then calls CloseSlow without the lock).

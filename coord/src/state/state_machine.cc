@@ -308,6 +308,8 @@ coord::v1::Response StateMachine::ListForWatch(const coord::v1::WatchCreateReque
   return response;
 }
 
+bool StateMachine::HasSession(int64_t id) const { return impl_->sessions_.Find(id) != nullptr; }
+
 std::vector<SessionState> StateMachine::Sessions() const {
   std::vector<SessionState> out;
   for (const auto& [id, s] : impl_->sessions_.sessions()) {

@@ -370,6 +370,8 @@ class StateMachine {
 
   // Live sessions in id order (for the leader's expiry tracker).
   std::vector<SessionState> Sessions() const;
+  // Whether session `id` is live.
+  bool HasSession(int64_t id) const;
   // The API view of the sessions, in id order, with their keys if `with_keys`.
   coord::v1::SessionListResponse ListSessions(bool with_keys) const;
 
