@@ -46,6 +46,12 @@ Core::Core(ClientOptions options, std::vector<std::string> endpoints, Executor* 
     // Keep room below 2^64 so base + lane never wraps to the reserved id 0.
     base = (rng() >> 1) + 1;
   }
+  {
+    std::random_device rd;
+    while (incarnation_ == 0) {
+      incarnation_ = (static_cast<uint64_t>(rd()) << 32) | static_cast<uint64_t>(rd());
+    }
+  }
   lanes_.resize(static_cast<size_t>(options_.write_lanes));
   for (size_t i = 0; i < lanes_.size(); ++i) lanes_[i].client_id = base + i;
   // Different clients start at different members, spreading the load.
@@ -239,9 +245,11 @@ void Core::Send(Call* call) {
   call->request.set_id(wire);
   if (call->write) {
     call->request.set_client_id(lanes_[call->lane].client_id);
+    call->request.set_client_incarnation(incarnation_);
     call->request.set_sequence(call->sequence);
   } else {
     call->request.set_client_id(0);
+    call->request.set_client_incarnation(0);
     call->request.set_sequence(0);
   }
   // The server's share of the remaining time: at most half of it (but at least a

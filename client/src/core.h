@@ -161,6 +161,10 @@ class Core : public std::enable_shared_from_this<Core> {
   std::map<uint64_t, uint64_t> in_flight_;           // wire id -> key
   std::deque<uint64_t> lane_waiters_;                // keys of writes waiting for a lane
   std::vector<Lane> lanes_;
+  // With a lane's client id, its 128-bit exactly-once identity. Drawn from
+  // std::random_device for every Core, whatever client_id_base and random_seed
+  // say: those may repeat across processes and restarts, the incarnation not.
+  uint64_t incarnation_ = 0;
   std::map<uint64_t, Listener> listeners_;
   uint64_t next_listener_ = 1;
   bool test_drop_next_write_reply_ = false;

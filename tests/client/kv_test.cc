@@ -292,5 +292,43 @@ TEST(ClientKv, MoreConcurrentWritesThanLanes) {
   EXPECT_EQ(ok.load(), 80);
 }
 
+// Defect: with client_id_base (or random_seed) set, a restarted or replicated
+// client reused its predecessor's lanes, and its first write got the cached OK of
+// the predecessor's first write without being applied. Two clients with the same
+// options, one after the other (a restart) and side by side (replicas), must
+// each have every write applied.
+TEST(ClientKv, SameClientIdBaseAndSeedNeverShareALane) {
+  ClientOptions o;
+  o.endpoints = Endpoints();
+  o.write_lanes = 1;
+  o.client_id_base = 424242;
+  o.random_seed = 7;
+  const std::string k = Fresh("/kv/incarnation");
+  int64_t first_revision = 0;
+  {
+    auto before_restart = Client::Create(o);
+    ASSERT_TRUE(before_restart.ok());
+    auto put = (*before_restart)->Put(k, "before-restart");
+    ASSERT_TRUE(put.ok()) << put.status();
+    first_revision = put->revision();
+  }
+  auto a = Client::Create(o);
+  auto b = Client::Create(o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto put_a = (*a)->Put(k, "after-restart");
+  ASSERT_TRUE(put_a.ok()) << put_a.status();
+  EXPECT_GT(put_a->revision(), first_revision);
+  auto got = (*a)->Get(k);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->value(), "after-restart");
+  auto put_b = (*b)->Put(k, "replica");
+  ASSERT_TRUE(put_b.ok()) << put_b.status();
+  EXPECT_GT(put_b->revision(), put_a->revision());
+  got = (*b)->Get(k);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->value(), "replica");
+  EXPECT_EQ((*got)->version(), 3);
+}
+
 }  // namespace
 }  // namespace coord::test

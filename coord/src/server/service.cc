@@ -35,6 +35,7 @@ constexpr auto kForwardExpiryMargin = std::chrono::milliseconds(50);
 coord::state::Command CommandFromRequest(const Request& request) {
   coord::state::Command c;
   c.set_client_id(request.client_id());
+  if (request.client_id() != 0) c.set_client_incarnation(request.client_incarnation());
   c.set_sequence(request.sequence());
   switch (request.body_case()) {
     case Request::kPut:

@@ -8,7 +8,9 @@ StateAdapter::StateAdapter(StateMachineOptions options, WatchHub* hub, SessionTr
     : sm_(options), hub_(hub), tracker_(tracker) {}
 
 std::string EncodeCommand(coord::state::Command command) {
-  command.set_format(kCommandFormat);
+  // Written in the oldest format that holds it, so members one version behind
+  // keep applying what they would apply the same way.
+  command.set_format(command.client_incarnation() != 0 ? 2 : 1);
   return command.SerializeAsString();
 }
 

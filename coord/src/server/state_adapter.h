@@ -34,11 +34,13 @@
 
 namespace coord::server {
 
-// The command format this version writes and the newest it applies. Raise it
-// when a change to Command would be applied differently by an older member.
-inline constexpr uint32_t kCommandFormat = 1;
+// The newest command format this version writes and applies. Raise it when a
+// change to Command would be applied differently by an older member.
+//   1: the first.  2: client_incarnation (the 128-bit exactly-once lane).
+inline constexpr uint32_t kCommandFormat = 2;
 
-// Serializes `command` for a proposal, stamped with kCommandFormat.
+// Serializes `command` for a proposal, stamped with the oldest format that
+// holds it (2 only when it names a client incarnation).
 std::string EncodeCommand(coord::state::Command command);
 
 // OK if this version can apply `command`: its format is not newer than ours and

@@ -1,5 +1,8 @@
-// DedupTable: the exactly-once table — per client, the last sequence applied and
-// the Response it produced.
+// DedupTable: the exactly-once table — per lane, the last sequence applied and
+// the Response it produced. A lane is (client_id, client_incarnation): 128 bits,
+// so client processes that picked the same client_id (a fixed base, a seeded
+// generator, a restart) still never share one (incarnation 0 = the lane is the
+// client id alone, as written before incarnations existed).
 //
 // Bounded: at most `capacity` clients. When a new client would exceed it, the
 // client whose last command has the lowest Raft index is forgotten. Raft indexes
@@ -18,6 +21,13 @@
 
 namespace coord::server {
 
+// One exactly-once lane; ordered by client id, then incarnation.
+struct LaneId {
+  uint64_t client_id = 0;
+  uint64_t incarnation = 0;
+  auto operator<=>(const LaneId&) const = default;
+};
+
 class DedupTable {
  public:
   struct Entry {
@@ -28,12 +38,12 @@ class DedupTable {
 
   explicit DedupTable(size_t capacity) : capacity_(capacity) {}
 
-  const Entry* Find(uint64_t client_id) const;
-  // Marks the client as used at `raft_index` (> its last_index).
-  void Touch(uint64_t client_id, uint64_t raft_index);
-  // Remembers `response` as the result of (client_id, sequence) at `raft_index`,
-  // evicting the least recently used client if the table is full.
-  void Record(uint64_t client_id, uint64_t sequence, uint64_t raft_index,
+  const Entry* Find(const LaneId& lane) const;
+  // Marks the lane as used at `raft_index` (> its last_index).
+  void Touch(const LaneId& lane, uint64_t raft_index);
+  // Remembers `response` as the result of (lane, sequence) at `raft_index`,
+  // evicting the least recently used lane if the table is full.
+  void Record(const LaneId& lane, uint64_t sequence, uint64_t raft_index,
               coord::v1::Response response);
 
   size_t size() const { return entries_.size(); }
@@ -43,9 +53,11 @@ class DedupTable {
                                          size_t capacity);
 
  private:
+  void Erase(std::map<LaneId, Entry>::iterator it);
+
   size_t capacity_;
-  std::map<uint64_t, Entry> entries_;           // by client id
-  std::map<uint64_t, uint64_t> by_last_index_;  // last_index -> client id (LRU order)
+  std::map<LaneId, Entry> entries_;            // by lane
+  std::map<uint64_t, LaneId> by_last_index_;   // last_index -> lane (LRU order)
 };
 
 }  // namespace coord::server

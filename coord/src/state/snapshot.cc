@@ -9,6 +9,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -18,16 +19,22 @@
 namespace coord::server {
 
 namespace {
-constexpr uint32_t kFormatVersion = 1;
+// Format 2 adds the dedup lanes' incarnations. A snapshot is written in format 1
+// unless it holds one, so a member of the previous version can still install
+// images from a state it could have built itself.
+constexpr uint32_t kFormatVersion = 2;
 }  // namespace
 
 std::string StateMachine::Impl::Snapshot() const {
   coord::state::StateSnapshot snapshot;
-  snapshot.set_format_version(kFormatVersion);
   snapshot.set_last_applied_index(last_applied_);
   keys_.ToSnapshot(&snapshot);
   sessions_.ToSnapshot(&snapshot);
   dedup_.ToSnapshot(&snapshot);
+  const bool has_incarnations =
+      std::any_of(snapshot.dedup().begin(), snapshot.dedup().end(),
+                  [](const coord::state::DedupRecord& r) { return r.client_incarnation() != 0; });
+  snapshot.set_format_version(has_incarnations ? 2 : 1);
   locks_.ToSnapshot(&snapshot);
   elections_.ToSnapshot(&snapshot);
   tpc_.ToSnapshot(&snapshot);
@@ -47,7 +54,7 @@ Result<std::unique_ptr<StateMachine::Impl>> StateMachine::Impl::FromSnapshot(
   if (!snapshot.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Status::Corruption("state snapshot: not a valid StateSnapshot message");
   }
-  if (snapshot.format_version() != kFormatVersion) {
+  if (snapshot.format_version() < 1 || snapshot.format_version() > kFormatVersion) {
     return Status::Corruption("state snapshot: unsupported format version " +
                               std::to_string(snapshot.format_version()));
   }

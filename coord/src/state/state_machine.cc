@@ -96,28 +96,29 @@ ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::C
   }
   last_applied_ = raft_index;
 
-  const uint64_t client = command.client_id();
-  if (client != 0) {
+  const LaneId lane{command.client_id(), command.client_incarnation()};
+  const bool deduplicated = lane.client_id != 0;
+  if (deduplicated) {
     if (command.sequence() == 0) {
       result.response = NewResponse();
       SetError(Status::InvalidArgument("sequence must be >= 1 when client_id is set"),
                &result.response);
       return result;
     }
-    if (const DedupTable::Entry* entry = dedup_.Find(client)) {
+    if (const DedupTable::Entry* entry = dedup_.Find(lane)) {
       if (command.sequence() == entry->sequence) {
         // A retry of the last write: answer it again, change nothing else.
         result.response = entry->response;
         result.duplicate = true;
-        dedup_.Touch(client, raft_index);
+        dedup_.Touch(lane, raft_index);
         return result;
       }
       if (command.sequence() < entry->sequence) {
         uint64_t last = entry->sequence;
-        dedup_.Touch(client, raft_index);
+        dedup_.Touch(lane, raft_index);
         result.response = NewResponse();
         SetError(Status::Conflict("stale sequence " + std::to_string(command.sequence()) +
-                                  " of client " + std::to_string(client) + " (last applied " +
+                                   " of client " + std::to_string(lane.client_id) + " (last applied " +
                                   std::to_string(last) + ")"),
                  &result.response);
         return result;
@@ -240,7 +241,7 @@ ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::C
   *response.mutable_header() = header.header();
   if (!status.ok()) SetError(status, &response);
   result.response = std::move(response);
-  if (client != 0) dedup_.Record(client, command.sequence(), raft_index, result.response);
+  if (deduplicated) dedup_.Record(lane, command.sequence(), raft_index, result.response);
   return result;
 }
 

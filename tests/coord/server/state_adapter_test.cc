@@ -64,15 +64,24 @@ TEST(StateAdapterTest, UnknownCommandBodyFailsApply) {
   EXPECT_EQ(r.status().code(), StatusCode::kInternal) << r.status().ToString();
 }
 
-TEST(StateAdapterTest, EncodeCommandStampsTheFormatAndItApplies) {
+// A command is stamped with the oldest format that holds it: members one version
+// behind keep applying commands without an incarnation, and stop at one with it.
+TEST(StateAdapterTest, EncodeCommandStampsTheOldestFormatThatHoldsIt) {
   StateAdapter a({}, nullptr, nullptr);
   coord::state::Command c;
   c.mutable_put()->set_key("/a");
-  const std::string data = EncodeCommand(c);
   coord::state::Command back;
-  ASSERT_TRUE(back.ParseFromString(data));
-  EXPECT_EQ(back.format(), kCommandFormat);
-  EXPECT_EQ(Decode(a.Apply(1, data)).put().key(), "/a");
+  ASSERT_TRUE(back.ParseFromString(EncodeCommand(c)));
+  EXPECT_EQ(back.format(), 1u);
+  EXPECT_EQ(Decode(a.Apply(1, EncodeCommand(c))).put().key(), "/a");
+
+  c.set_client_id(9);
+  c.set_sequence(1);
+  c.set_client_incarnation(0xfeedULL);
+  ASSERT_TRUE(back.ParseFromString(EncodeCommand(c)));
+  EXPECT_EQ(back.format(), 2u);
+  EXPECT_EQ(kCommandFormat, 2u);
+  EXPECT_EQ(Decode(a.Apply(2, EncodeCommand(c))).put().key(), "/a");
 }
 
 TEST(StateAdapterTest, SnapshotRestoresIntoAnotherInstance) {

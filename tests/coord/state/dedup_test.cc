@@ -85,5 +85,51 @@ TEST(DedupTest, SurvivesSnapshotRestore) {
             pb::CONFLICT);
 }
 
+// Two client processes with the same client id (a fixed client_id_base, a seeded
+// generator, a restart) but different incarnations are different lanes: the
+// second's sequence 1 is applied, not answered with the first's cached result.
+TEST(DedupTest, SameClientIdDifferentIncarnationsAreDifferentLanes) {
+  Driver d;
+  ApplyResult a = d.Apply(WithClient(PutCmd("/k", "from-a"), 7, 1, 0xaaaa));
+  ApplyResult b = d.Apply(WithClient(PutCmd("/k", "from-b"), 7, 1, 0xbbbb));
+  EXPECT_FALSE(b.duplicate);
+  EXPECT_EQ(d.sm.revision(), 2);
+  EXPECT_EQ(d.sm.dedup_clients(), 2u);
+  // Each lane still deduplicates on its own, and a lane without an incarnation
+  // is a third one.
+  EXPECT_TRUE(d.Apply(WithClient(PutCmd("/k", "from-a"), 7, 1, 0xaaaa)).duplicate);
+  EXPECT_EQ(d.Apply(WithClient(PutCmd("/k", "x"), 7, 1, 0xbbbb)).response.SerializeAsString(),
+            b.response.SerializeAsString());
+  EXPECT_FALSE(d.Apply(WithClient(PutCmd("/k", "plain"), 7, 1)).duplicate);
+  EXPECT_EQ(d.sm.revision(), 3);
+}
+
+TEST(DedupTest, IncarnationsSurviveSnapshotRestoreInFormat2) {
+  Driver d;
+  ApplyResult first = d.Apply(WithClient(PutCmd("/k", "v"), 11, 4, 5));
+  d.Apply(WithClient(PutCmd("/k", "w"), 11, 9));
+  const std::string image = d.sm.Snapshot();
+  coord::state::StateSnapshot parsed;
+  ASSERT_TRUE(parsed.ParseFromString(image));
+  EXPECT_EQ(parsed.format_version(), 2u);
+  Driver restored;
+  ASSERT_TRUE(restored.sm.Restore(image).ok());
+  restored.index = d.index;
+  ApplyResult retry = restored.Apply(WithClient(PutCmd("/k", "v"), 11, 4, 5));
+  EXPECT_TRUE(retry.duplicate);
+  EXPECT_EQ(retry.response.SerializeAsString(), first.response.SerializeAsString());
+  EXPECT_EQ(restored.Apply(WithClient(PutCmd("/k", "v"), 11, 3)).response.error().code(),
+            pb::CONFLICT);
+}
+
+// Without incarnations the image stays in format 1, which the previous version reads.
+TEST(DedupTest, SnapshotWithoutIncarnationsStaysFormat1) {
+  Driver d;
+  d.Apply(WithClient(PutCmd("/k", "v"), 11, 4));
+  coord::state::StateSnapshot parsed;
+  ASSERT_TRUE(parsed.ParseFromString(d.sm.Snapshot()));
+  EXPECT_EQ(parsed.format_version(), 1u);
+}
+
 }  // namespace
 }  // namespace coord::server::testing

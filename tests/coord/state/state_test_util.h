@@ -72,9 +72,11 @@ inline Command ExpireCmd(int64_t id, uint64_t renewed_index = 0) {
   return c;
 }
 
-inline Command WithClient(Command c, uint64_t client_id, uint64_t sequence) {
+inline Command WithClient(Command c, uint64_t client_id, uint64_t sequence,
+                          uint64_t incarnation = 0) {
   c.set_client_id(client_id);
   c.set_sequence(sequence);
+  c.set_client_incarnation(incarnation);
   return c;
 }
 

@@ -25,10 +25,11 @@
 // Exactly-once writes. Writes (put, delete, txn, compact, session
 // create/keepalive/close, lock acquire/release/revoke, election
 // campaign/resign/proclaim, tpc begin/vote/ack, topic_commit_offset) carry
-// (client_id, sequence). The server remembers only the LAST sequence per client id,
-// so the client keeps a pool of `write_lanes` ids (a random 64-bit base + lane
-// number); a write takes a free lane and the lane's next sequence, and holds the
-// lane until its final outcome. A write whose reply was lost (connection broke,
+// (client_id, client_incarnation, sequence). The server remembers only the LAST
+// sequence per lane (client_id, client_incarnation), so the client keeps a pool
+// of `write_lanes` ids (a random 64-bit base + lane number, all with this
+// Client's random incarnation); a write takes a free lane and the lane's next
+// sequence, and holds the lane until its final outcome. A write whose reply was lost (connection broke,
 // or the server answered UNAVAILABLE "not applied" or TIMEOUT "may have been
 // applied" before the deadline) is re-sent with the SAME (client_id, sequence) and
 // is therefore applied at most once; the retry returns the original result. With
@@ -89,6 +90,9 @@ struct ClientOptions {
   // Number of exactly-once lanes = writes in flight at once (1..1024).
   int write_lanes = 32;
   // Base client id of the lanes; 0 = random (recommended). Lane i uses base + i.
+  // Two processes with the same base never share a lane: every Client also draws
+  // a 64-bit incarnation from std::random_device (never from random_seed) that
+  // the server keys its exactly-once table by, with the client id.
   uint64_t client_id_base = 0;
   // Seed of the jitter / random base; 0 = from std::random_device.
   uint64_t random_seed = 0;
