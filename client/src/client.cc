@@ -171,5 +171,8 @@ void Client::TEST_DropNextWriteReply() { core_->TEST_DropNextWriteReply(); }
 void Client::TEST_BreakAfterNextWriteSend() { core_->TEST_BreakAfterNextWriteSend(); }
 void Client::TEST_StallIo(bool stall) { core_->TEST_StallIo(stall); }
 void Client::TEST_BreakConnection() { core_->TEST_BreakConnection(); }
+void Client::TEST_LoseNextWrite(coord::v1::Request::BodyCase body, bool reply) {
+  core_->TEST_LoseNextWrite(body, reply);
+}
 
 }  // namespace coord

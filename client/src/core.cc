@@ -269,6 +269,12 @@ void Core::Send(Call* call) {
   in_flight_[wire] = call->key;
   call->sent = true;
   call->sent_epoch = conn_->epoch;
+  if (call->write && test_lose_body_ != Request::BODY_NOT_SET &&
+      call->request.body_case() == test_lose_body_) {
+    test_lose_body_ = Request::BODY_NOT_SET;
+    if (!test_lose_reply_) return;  // "lost" on the way: stays in flight until its deadline
+    test_lost_reply_wire_ = wire;
+  }
   bool break_after = false;
   if (call->write && test_break_after_next_write_) {
     test_break_after_next_write_ = false;

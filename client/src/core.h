@@ -109,6 +109,7 @@ class Core : public std::enable_shared_from_this<Core> {
   void TEST_BreakAfterNextWriteSend();
   void TEST_StallIo(bool stall);
   void TEST_BreakConnection();
+  void TEST_LoseNextWrite(coord::v1::Request::BodyCase body, bool reply);
 
  private:
   struct Call;
@@ -169,6 +170,11 @@ class Core : public std::enable_shared_from_this<Core> {
   uint64_t next_listener_ = 1;
   bool test_drop_next_write_reply_ = false;
   bool test_break_after_next_write_ = false;
+  // TEST_LoseNextWrite: the next write with this body loses its request (never
+  // sent) or its reply (dropped on arrival); the connection stays up.
+  coord::v1::Request::BodyCase test_lose_body_ = coord::v1::Request::BODY_NOT_SET;
+  bool test_lose_reply_ = false;
+  uint64_t test_lost_reply_wire_ = 0;
   bool stalled_ = false;
 
   // Shared with other threads.

@@ -180,6 +180,10 @@ void Core::OnFrame(const std::shared_ptr<Connection>& conn, std::string data) {
   }
   if (message.has_response()) {
     const uint64_t wire = message.response().id();
+    if (wire != 0 && wire == test_lost_reply_wire_) {
+      test_lost_reply_wire_ = 0;  // TEST_LoseNextWrite: the reply is "lost"
+      return;
+    }
     auto it = in_flight_.find(wire);
     if (it != in_flight_.end() && test_drop_next_write_reply_) {
       auto call = calls_.find(it->second);
@@ -225,6 +229,13 @@ void Core::DoWrite(const std::shared_ptr<Connection>& conn) {
 }
 
 // ---- Test hooks -------------------------------------------------------------------
+
+void Core::TEST_LoseNextWrite(coord::v1::Request::BodyCase body, bool reply) {
+  RunSync([this, body, reply] {
+    test_lose_body_ = body;
+    test_lose_reply_ = reply;
+  });
+}
 
 void Core::TEST_DropNextWriteReply() {
   RunSync([this] { test_drop_next_write_reply_ = true; });

@@ -12,6 +12,26 @@ namespace client_internal {
 using coord::v1::Request;
 using coord::v1::Response;
 
+namespace {
+
+// A failure after which the ensemble may still hold something of ours: the
+// outcome is unknown (kTimeout), or the request was not applied (kUnavailable)
+// and a release must be tried again.
+bool Transient(StatusCode code) {
+  return code == StatusCode::kTimeout || code == StatusCode::kUnavailable;
+}
+
+// A release's outcome: gone with the session, or never queued, both mean that
+// nothing is held.
+Status ReleaseOutcome(const Result<Response>& resp) {
+  if (resp.ok()) return Status::Ok();
+  const StatusCode code = resp.status().code();
+  if (code == StatusCode::kSessionExpired || code == StatusCode::kNotFound) return Status::Ok();
+  return resp.status();
+}
+
+}  // namespace
+
 // The shared part of a Lock: local admission (threads of this process), the
 // remote grant, and the wait for a pushed LockEvent.
 //
@@ -22,6 +42,11 @@ using coord::v1::Response;
 // dead connection: the waiter re-sends the acquire (same session), which the
 // ensemble answers idempotently with the grant or the same queued acquire, and
 // registers the wait on the new connection.
+//
+// A release (or the withdrawal of a try whose reply was lost) whose outcome is
+// unknown is re-sent in the background while the session lives
+// (release_pending_); no new acquire starts until it has settled, so a late
+// release can never end a newer grant.
 class LockState : public std::enable_shared_from_this<LockState> {
  public:
   LockState(std::shared_ptr<Core> core, std::shared_ptr<SessionState> session, std::string name)
@@ -57,6 +82,7 @@ class LockState : public std::enable_shared_from_this<LockState> {
       if (!s) return;
       std::lock_guard lock(s->mu_);
       s->session_lost_ = true;
+      s->release_pending_ = false;  // the session's end released everything
       s->cv_.notify_all();
     });
   }
@@ -97,6 +123,11 @@ class LockState : public std::enable_shared_from_this<LockState> {
  private:
   Result<int64_t> RemoteAcquire(bool shared, Clock::time_point deadline, bool try_only);
   Status RemoteRelease();
+  Request ReleaseRequest() const;
+  // Starts the background release unless one is running.
+  void ResolveInBackground();
+  void SendBackgroundRelease();
+  void SettleRelease(Status outcome);
 
   const std::shared_ptr<Core> core_;
   const std::shared_ptr<SessionState> session_;
@@ -114,6 +145,7 @@ class LockState : public std::enable_shared_from_this<LockState> {
   bool remote_held_ = false;
   int64_t token_ = 0;
   Status last_error_;
+  bool release_pending_ = false;  // a release is being retried in the background
   // The current wait (0: none), set on the I/O thread.
   uint64_t wait_index_ = 0;
   uint64_t wait_epoch_ = 0;
@@ -132,12 +164,23 @@ Result<int64_t> LockState::Acquire(bool shared, Lock::Duration timeout) {
     return token_;
   }
   auto can_enter = [&] {
-    if (busy_ || local_exclusive_) return false;
+    if (busy_ || local_exclusive_ || release_pending_) return false;
     return shared || local_shared_ == 0;
   };
+  const auto release_pending_status = [&](StatusCode code) {
+    return Status(code, "lock \"" + name_ +
+                            "\": the release of an earlier grant is not confirmed yet (it is "
+                            "retried in the background)");
+  };
   if (!can_enter()) {
-    if (try_only) return Status::Conflict("lock \"" + name_ + "\" is held by this process");
+    if (try_only) {
+      if (release_pending_ && !busy_ && !local_exclusive_ && local_shared_ == 0) {
+        return release_pending_status(StatusCode::kUnavailable);
+      }
+      return Status::Conflict("lock \"" + name_ + "\" is held by this process");
+    }
     if (!cv_.wait_until(lock, deadline, can_enter)) {
+      if (release_pending_) return release_pending_status(StatusCode::kTimeout);
       return Status::Timeout("lock \"" + name_ + "\" is held by another thread of this process");
     }
     if (shared && local_shared_ > 0 && remote_held_) {
@@ -217,8 +260,14 @@ Result<int64_t> LockState::RemoteAcquire(bool shared, Clock::time_point deadline
                   });
     Result<Response> resp = future.get();
     if (!resp.ok()) {
-      const StatusCode code = resp.status().code();
-      const bool transient = code == StatusCode::kTimeout || code == StatusCode::kUnavailable;
+      const bool transient = Transient(resp.status().code());
+      if (transient && try_only && !session_->lost()) {
+        // The try may have been granted: release whatever it got.
+        ResolveInBackground();
+        return Status(resp.status().code(),
+                      resp.status().message() + "; any grant it got is being released in the "
+                                                "background");
+      }
       if (!try_only) queued = queued || transient;
       if (transient && !try_only && Clock::now() < deadline) continue;
       withdraw();
@@ -248,18 +297,51 @@ Result<int64_t> LockState::RemoteAcquire(bool shared, Clock::time_point deadline
   }
 }
 
-Status LockState::RemoteRelease() {
+Request LockState::ReleaseRequest() const {
   Request r;
   r.mutable_lock_release()->set_name(name_);
   r.mutable_lock_release()->set_session(session_->id());
-  auto resp = core_->CallSync(std::move(r), core_->DeadlineFor(Lock::Duration(0)));
-  if (!resp.ok()) {
-    const StatusCode code = resp.status().code();
-    // Already gone with the session, or never queued: nothing is held.
-    if (code == StatusCode::kSessionExpired || code == StatusCode::kNotFound) return Status::Ok();
-    return resp.status();
+  return r;
+}
+
+Status LockState::RemoteRelease() {
+  auto resp = core_->CallSync(ReleaseRequest(), core_->DeadlineFor(Lock::Duration(0)));
+  Status outcome = ReleaseOutcome(resp);
+  if (outcome.ok() || !Transient(outcome.code()) || session_->lost()) return outcome;
+  ResolveInBackground();
+  return Status(outcome.code(), "release of lock \"" + name_ + "\" not confirmed (" +
+                                    outcome.message() +
+                                    "); it is retried in the background while the session lives");
+}
+
+void LockState::ResolveInBackground() {
+  {
+    std::lock_guard lock(mu_);
+    if (release_pending_) return;
+    release_pending_ = true;
   }
-  return Status::Ok();
+  SendBackgroundRelease();
+}
+
+void LockState::SendBackgroundRelease() {
+  if (session_->lost()) return SettleRelease(Status::Ok());
+  // Each attempt waits for a connection up to the client's default timeout, so
+  // re-sending at once from the callback does not spin.
+  core_->Submit(ReleaseRequest(), core_->DeadlineFor(Lock::Duration(0)),
+                [self = shared_from_this()](Result<Response> resp, uint64_t) {
+                  Status outcome = ReleaseOutcome(resp);
+                  if (!outcome.ok() && Transient(outcome.code()) && !self->session_->lost()) {
+                    return self->SendBackgroundRelease();
+                  }
+                  self->SettleRelease(std::move(outcome));
+                });
+}
+
+void LockState::SettleRelease(Status outcome) {
+  std::lock_guard lock(mu_);
+  release_pending_ = false;
+  if (!outcome.ok() && !session_->lost()) last_error_ = std::move(outcome);
+  cv_.notify_all();
 }
 
 Status LockState::Release(bool shared) {

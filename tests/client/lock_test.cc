@@ -253,5 +253,58 @@ TEST(ClientLock, QueuedWaiterSurvivesAReconnect) {
   EXPECT_TRUE(b.held());
 }
 
+// Defect: an unlock whose release was lost left the session holding the lock
+// (held() false) until the session ended. The release is now retried in the
+// background, so another client gets the lock long before the 60 s session would end.
+TEST(ClientLock, AnUnlockThatTimesOutIsRetriedInTheBackground) {
+  auto a_client = NewClient();
+  auto b_client = NewClient();
+  auto sa = NewSession(*a_client, 60s);
+  auto sb = NewSession(*b_client, 60s);
+  ASSERT_TRUE(sa && sb);
+  const std::string name = Fresh("/locks/unlock-lost");
+  Lock a(*sa, name);
+  Lock b(*sb, name);
+  ASSERT_TRUE(a.try_lock()) << a.last_error();
+  const int64_t a_token = a.token();
+  a_client->TEST_LoseNextWrite(coord::v1::Request::kLockRelease, /*reply=*/false);
+  a.unlock();
+  EXPECT_EQ(a.last_error().code(), StatusCode::kTimeout) << a.last_error();
+  EXPECT_FALSE(a.held());
+  auto b_token = b.Acquire(15s);
+  ASSERT_TRUE(b_token.ok()) << b_token.status();
+  EXPECT_GT(*b_token, a_token);
+  // Once the background release settled, a's try meets b's grant.
+  EXPECT_TRUE(WaitFor(
+      [&] { return !a.try_lock() && a.last_error().code() == StatusCode::kConflict; }, 15s))
+      << a.last_error();
+  ASSERT_TRUE(b.Release().ok());
+}
+
+// Defect: a try_lock applied by the ensemble whose reply was lost returned false
+// and kept the grant. Whatever it got is now released in the background.
+TEST(ClientLock, ATryLockWhoseReplyIsLostDoesNotKeepTheGrant) {
+  auto a_client = NewClient();
+  auto b_client = NewClient();
+  auto sa = NewSession(*a_client, 60s);
+  auto sb = NewSession(*b_client, 60s);
+  ASSERT_TRUE(sa && sb);
+  const std::string name = Fresh("/locks/try-reply-lost");
+  Lock a(*sa, name);
+  Lock b(*sb, name);
+  a_client->TEST_LoseNextWrite(coord::v1::Request::kLockAcquire, /*reply=*/true);
+  EXPECT_FALSE(a.try_lock());
+  EXPECT_EQ(a.last_error().code(), StatusCode::kTimeout) << a.last_error();
+  EXPECT_FALSE(a.held());
+  auto b_token = b.Acquire(15s);
+  ASSERT_TRUE(b_token.ok()) << b_token.status();
+  EXPECT_EQ(*b_token, 2);  // token 1 went to a's lost grant, released since
+  ASSERT_TRUE(b.Release().ok());
+  EXPECT_TRUE(WaitFor([&] { return a.try_lock(); }, 15s)) << a.last_error();
+  EXPECT_GT(a.token(), *b_token);
+  a.unlock();
+  EXPECT_TRUE(a.last_error().ok()) << a.last_error();
+}
+
 }  // namespace
 }  // namespace coord::test

@@ -180,6 +180,11 @@ class Client {
   void TEST_StallIo(bool stall);
   // Break the current connection now (the client reconnects as usual).
   void TEST_BreakConnection();
+  // The next write whose body is `body` vanishes while the connection stays up:
+  // its request is never sent (reply=false) or its reply is dropped on arrival
+  // (reply=true, so the ensemble applied it). The call ends at its deadline with
+  // kTimeout, an unknown outcome.
+  void TEST_LoseNextWrite(coord::v1::Request::BodyCase body, bool reply);
 
  private:
   friend class Session;

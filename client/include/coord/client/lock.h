@@ -27,6 +27,13 @@
 // next holder has used its higher token. Long critical sections should check
 // session.lost() (or use Session::Options::on_lost) and guard their writes.
 //
+// Unknown outcomes: a release, or a try whose reply was lost, may leave the
+// ensemble holding a grant this object no longer believes in. The Lock resolves
+// it: the release is re-sent in the background while the session lives, and no
+// new acquire on this object starts before it is confirmed (a try answers
+// kUnavailable meanwhile, a timed acquire waits). The grant never outlives the
+// session in any case.
+//
 // Reconnects: a queued acquire survives reconnects (it re-sends the acquire for
 // the same session, which the ensemble answers idempotently with the grant or the
 // queue position).
@@ -84,7 +91,10 @@ class Lock {
   Result<int64_t> Acquire(Duration timeout = Duration::max());
   Result<int64_t> AcquireShared(Duration timeout = Duration::max());
   // Releases the exclusive grant or this object's shared hold (the remote shared
-  // grant is released with the last local shared holder).
+  // grant is released with the last local shared holder). held() is false
+  // afterwards whatever the result. kTimeout / kUnavailable: the release is not
+  // confirmed and goes on in the background (see "Unknown outcomes"); a failure
+  // there is reported by last_error().
   Status Release();
 
   // std Lockable / TimedLockable.
