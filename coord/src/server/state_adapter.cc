@@ -10,7 +10,8 @@ StateAdapter::StateAdapter(StateMachineOptions options, WatchHub* hub, SessionTr
 std::string EncodeCommand(coord::state::Command command) {
   // Written in the oldest format that holds it, so members one version behind
   // keep applying what they would apply the same way.
-  command.set_format(command.client_incarnation() != 0 ? 2 : 1);
+  command.set_format(command.client_incarnation() != 0 ? kCommandFormatIncarnations
+                                                       : kCommandFormatBase);
   return command.SerializeAsString();
 }
 

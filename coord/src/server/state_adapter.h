@@ -34,10 +34,12 @@
 
 namespace coord::server {
 
-// The newest command format this version writes and applies. Raise it when a
-// change to Command would be applied differently by an older member.
-//   1: the first.  2: client_incarnation (the 128-bit exactly-once lane).
-inline constexpr uint32_t kCommandFormat = 2;
+// Command formats. kCommandFormat is the newest this version writes and
+// applies; raise it when a change to Command would be applied differently by an
+// older member.
+inline constexpr uint32_t kCommandFormatBase = 1;
+inline constexpr uint32_t kCommandFormatIncarnations = 2;  // adds client_incarnation
+inline constexpr uint32_t kCommandFormat = kCommandFormatIncarnations;
 
 // Serializes `command` for a proposal, stamped with the oldest format that
 // holds it (2 only when it names a client incarnation).

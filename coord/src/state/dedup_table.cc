@@ -7,15 +7,18 @@
 
 namespace coord::server {
 
-namespace {
-
 std::string LaneName(const LaneId& lane) {
   std::string name = std::to_string(lane.client_id);
   if (lane.incarnation != 0) name += "/" + std::to_string(lane.incarnation);
   return name;
 }
 
-}  // namespace
+bool DedupTable::HasIncarnations() const {
+  for (const auto& [lane, entry] : entries_) {
+    if (lane.incarnation != 0) return true;
+  }
+  return false;
+}
 
 const DedupTable::Entry* DedupTable::Find(const LaneId& lane) const {
   auto it = entries_.find(lane);

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <string>
 
 #include "coord.pb.h"
 #include "coord/status.h"
@@ -27,6 +28,9 @@ struct LaneId {
   uint64_t incarnation = 0;
   auto operator<=>(const LaneId&) const = default;
 };
+
+// "client_id" or "client_id/incarnation", for messages.
+std::string LaneName(const LaneId& lane);
 
 class DedupTable {
  public:
@@ -47,6 +51,8 @@ class DedupTable {
               coord::v1::Response response);
 
   size_t size() const { return entries_.size(); }
+  // Some lane has a non-zero incarnation (the snapshot then needs format 2).
+  bool HasIncarnations() const;
 
   void ToSnapshot(coord::state::StateSnapshot* out) const;
   static Result<DedupTable> FromSnapshot(const coord::state::StateSnapshot& snapshot,

@@ -22,7 +22,9 @@ namespace {
 // Format 2 adds the dedup lanes' incarnations. A snapshot is written in format 1
 // unless it holds one, so a member of the previous version can still install
 // images from a state it could have built itself.
-constexpr uint32_t kFormatVersion = 2;
+constexpr uint32_t kFormatBase = 1;
+constexpr uint32_t kFormatIncarnations = 2;
+constexpr uint32_t kFormatVersion = kFormatIncarnations;
 }  // namespace
 
 std::string StateMachine::Impl::Snapshot() const {
@@ -31,10 +33,7 @@ std::string StateMachine::Impl::Snapshot() const {
   keys_.ToSnapshot(&snapshot);
   sessions_.ToSnapshot(&snapshot);
   dedup_.ToSnapshot(&snapshot);
-  const bool has_incarnations =
-      std::any_of(snapshot.dedup().begin(), snapshot.dedup().end(),
-                  [](const coord::state::DedupRecord& r) { return r.client_incarnation() != 0; });
-  snapshot.set_format_version(has_incarnations ? 2 : 1);
+  snapshot.set_format_version(dedup_.HasIncarnations() ? kFormatIncarnations : kFormatBase);
   locks_.ToSnapshot(&snapshot);
   elections_.ToSnapshot(&snapshot);
   tpc_.ToSnapshot(&snapshot);

@@ -118,7 +118,7 @@ ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::C
         dedup_.Touch(lane, raft_index);
         result.response = NewResponse();
         SetError(Status::Conflict("stale sequence " + std::to_string(command.sequence()) +
-                                   " of client " + std::to_string(lane.client_id) + " (last applied " +
+                                  " of client " + LaneName(lane) + " (last applied " +
                                   std::to_string(last) + ")"),
                  &result.response);
         return result;
