@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,7 +23,9 @@ namespace {
 
 // fork + exec rather than posix_spawn, so the child can ask to be SIGKILLed when
 // the test process dies (PR_SET_PDEATHSIG): a crashing test leaves no members.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
+// descriptor_limit > 0: the child's RLIMIT_NOFILE (soft and hard).
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path,
+            uint64_t descriptor_limit = 0) {
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(COORDD_PATH));
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -33,6 +36,10 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
   // Child: only async-signal-safe calls until exec.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // the parent died before prctl
+  if (descriptor_limit > 0) {
+    const rlimit rl{static_cast<rlim_t>(descriptor_limit), static_cast<rlim_t>(descriptor_limit)};
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
+  }
   const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd >= 0) {
     dup2(fd, 1);
@@ -129,7 +136,7 @@ Status Ensemble::Start(int i) {
       std::to_string(tick_ms_), "--log-level", "info", "--snapshot-entries", "200",
       "--initial-cluster-state", i < initial_ ? "new" : "existing"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  m.pid = Spawn(args, log_path(i));
+  m.pid = Spawn(args, log_path(i), descriptor_limit_);
   if (m.pid <= 0) return Status::IOError("cannot spawn coordd");
   // Ready when the client port accepts a WebSocket.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

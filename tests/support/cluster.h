@@ -37,6 +37,8 @@ class Ensemble {
   // Extra coordd flags for every member started from now on (e.g. a cluster
   // token, small limits).
   void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
+  // RLIMIT_NOFILE of every member started from now on (0: inherited).
+  void set_descriptor_limit(uint64_t limit) { descriptor_limit_ = limit; }
 
   // Adds a spare member entry (name m<N>, host 127.0.0.<N>) that is not in the
   // initial cluster; returns its index. Start(i) launches it with the initial
@@ -74,6 +76,7 @@ class Ensemble {
   int tick_ms_;
   int initial_ = 0;
   std::vector<std::string> extra_args_;
+  uint64_t descriptor_limit_ = 0;
 };
 
 // A free TCP port on `host` (bound and released).

@@ -102,6 +102,7 @@ Status LevelDbStorage::OpenDb() {
   o.error_if_exists = options_.error_if_exists;
   o.paranoid_checks = options_.paranoid_checks;
   o.write_buffer_size = options_.write_buffer_bytes;
+  o.max_open_files = options_.max_open_files;
   if (options_.block_cache_bytes > 0) {
     block_cache_.reset(leveldb::NewLRUCache(options_.block_cache_bytes));
     o.block_cache = block_cache_.get();

@@ -9,6 +9,7 @@
 
 #include "server/metrics.h"
 #include "server/service.h"
+#include "server/socket_slot.h"
 #include "server/ws_session.h"
 
 namespace coord::server {
@@ -23,9 +24,10 @@ namespace {
 // One plain HTTP connection; hands itself over to a WebSocketSession on upgrade.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, uint64_t id, Service* service, Metrics* metrics,
-              const ServerLimits& limits)
+  HttpSession(tcp::socket socket, std::unique_ptr<ClientSocketSlot> slot, uint64_t id,
+              Service* service, Metrics* metrics, const ServerLimits& limits)
       : stream_(std::move(socket)),
+        slot_(std::move(slot)),
         id_(id),
         service_(service),
         metrics_(metrics),
@@ -64,13 +66,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             Reply(http::status::not_found, "WebSocket endpoint is /v1/ws\n", req.version(), false));
         return;
       }
-      if (static_cast<size_t>(metrics_->connections()) >= limits_.max_connections) {
-        Send(Reply(http::status::service_unavailable, "too many connections\n", req.version(),
-                   false));
-        return;
-      }
       stream_.expires_never();
-      std::make_shared<WebSocketSession>(std::move(stream_), id_, service_, metrics_, limits_)
+      std::make_shared<WebSocketSession>(std::move(stream_), std::move(slot_), id_, service_,
+                                         metrics_, limits_)
           ->Run(std::move(req));
       return;
     }
@@ -132,6 +130,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   beast::tcp_stream stream_;
+  std::unique_ptr<ClientSocketSlot> slot_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   uint64_t id_;
@@ -148,7 +147,8 @@ HttpListener::HttpListener(net::io_context& io, Service* service, Metrics* metri
       acceptor_(net::make_strand(io)),
       service_(service),
       metrics_(metrics),
-      limits_(limits) {}
+      limits_(limits),
+      retry_timer_(acceptor_.get_executor()) {}
 
 Status HttpListener::Listen(const std::string& address) {
   const size_t colon = address.rfind(':');
@@ -191,6 +191,7 @@ void HttpListener::Stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     beast::error_code ignored;
     self->acceptor_.close(ignored);
+    self->retry_timer_.cancel();
   });
 }
 
@@ -199,19 +200,59 @@ void HttpListener::DoAccept() {
       net::make_strand(io_), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
         if (ec) {
           if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
-          spdlog::warn("server: accept failed: {}", ec.message());
+          return self->OnAcceptError(ec);
+        }
+        self->backoff_.OnSuccess();
+        if (static_cast<size_t>(self->metrics_->sockets()) >= self->limits_.max_connections) {
+          self->Refuse(std::move(socket));
         } else {
           // Replies and pushed events are small separate writes; with Nagle on, a
           // push queued behind an unacknowledged reply waits for the client's
           // delayed ACK (~40 ms), which made every contended lock handover slow.
           beast::error_code ignored;
           socket.set_option(tcp::no_delay(true), ignored);
-          std::make_shared<HttpSession>(std::move(socket), self->next_connection_id_.fetch_add(1),
-                                        self->service_, self->metrics_, self->limits_)
+          auto slot = std::make_unique<ClientSocketSlot>(self->metrics_);
+          std::make_shared<HttpSession>(std::move(socket), std::move(slot),
+                                        self->next_connection_id_.fetch_add(1), self->service_,
+                                        self->metrics_, self->limits_)
               ->Run();
         }
         self->DoAccept();
       });
+}
+
+void HttpListener::OnAcceptError(const beast::error_code& ec) {
+  metrics_->CountAcceptError();
+  const auto wait = backoff_.OnError();
+  uint64_t suppressed = 0;
+  if (accept_log_.Allow(LogLimiter::Clock::now(), &suppressed)) {
+    spdlog::warn("server: accept failed: {}; retrying in {} ms ({} more failures not logged)",
+                 ec.message(), wait.count(), suppressed);
+  }
+  retry_timer_.expires_after(wait);
+  retry_timer_.async_wait([self = shared_from_this()](beast::error_code timer_ec) {
+    if (timer_ec || !self->acceptor_.is_open()) return;
+    self->DoAccept();
+  });
+}
+
+void HttpListener::Refuse(tcp::socket socket) {
+  metrics_->CountConnectionRefused();
+  // Without reading and without keeping the descriptor: the reply fits in the
+  // socket's send buffer, and whatever does not is dropped with the connection.
+  static constexpr char kReply[] =
+      "HTTP/1.1 503 Service Unavailable\r\nServer: coordd\r\nConnection: close\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 21\r\n\r\n"
+      "too many connections\n";
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(net::buffer(kReply, sizeof(kReply) - 1), ignored);
+  // A request already received would turn close() into a reset that can
+  // overtake the reply: consume what is there (a request head is small).
+  char sink[8192];
+  socket.read_some(net::buffer(sink), ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
 }
 
 }  // namespace coord::server

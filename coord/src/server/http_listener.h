@@ -1,9 +1,15 @@
 // HttpListener: accepts client connections on the client port and serves HTTP
 // (/healthz, /readyz, /metrics, /) and the WebSocket upgrade on /v1/ws.
 //
-// Each accepted socket gets its own strand. A connection over max_connections
-// receives "503 too many connections" and is closed. HTTP requests are bounded
-// (8 KiB headers, no bodies accepted) and time out after 30 s.
+// Each accepted socket gets its own strand. Every accepted TCP connection counts
+// against max_connections from accept to close (ClientSocketSlot), whether it
+// upgrades, speaks HTTP or sends nothing; one over the cap is answered "503 too
+// many connections" at once (without reading) and closed. HTTP requests are
+// bounded (8 KiB headers, no bodies accepted) and time out after 30 s.
+//
+// A failed accept (out of descriptors, kernel memory) backs off (AcceptBackoff)
+// and logs at most one line per 10 s; the server sizes max_connections so that
+// client sockets cannot take the descriptors storage needs (descriptor_budget.h).
 //
 // Thread-safety: Start/Stop from one thread; the io_context may run many threads.
 #pragma once
@@ -14,8 +20,12 @@
 #include <memory>
 #include <string>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "coord/server/server.h"
 #include "coord/status.h"
+#include "server/accept_backoff.h"
+#include "server/log_limiter.h"
 
 namespace coord::server {
 
@@ -37,6 +47,9 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
 
  private:
   void DoAccept();
+  void OnAcceptError(const boost::system::error_code& ec);
+  // Answers 503 without reading and closes (the connection cap is reached).
+  void Refuse(boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
@@ -44,6 +57,9 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
   Metrics* metrics_;
   ServerLimits limits_;
   std::atomic<uint64_t> next_connection_id_{1};
+  AcceptBackoff backoff_;                 // on the acceptor's strand
+  boost::asio::steady_timer retry_timer_;  // on the acceptor's strand
+  LogLimiter accept_log_{std::chrono::seconds(10)};
 };
 
 }  // namespace coord::server

@@ -48,7 +48,17 @@ std::string Metrics::Render(const MetricsSnapshot& g) const {
   counter("coord_sessions_expired_total", "Sessions expired (applied on this member).",
           sessions_expired_.load());
   gauge("coord_watches", "Open watches on this member.", g.watches);
-  gauge("coord_connections", "Open client connections.", connections_.load());
+  gauge("coord_connections", "Open client WebSocket connections.", connections_.load());
+  gauge("coord_client_sockets",
+        "Open client TCP connections (HTTP, upgrading, WebSocket or idle); the connection cap "
+        "counts these.",
+        sockets_.load());
+  counter("coord_client_connections_refused_total",
+          "Client connections refused at accept: the connection cap was reached.",
+          connections_refused_.load());
+  counter("coord_client_accept_errors_total",
+          "Failed accepts on the client port (e.g. out of descriptors); each backs off.",
+          accept_errors_.load());
   counter("coord_bad_frames_total", "Client frames that could not be decoded.", bad_frames_.load());
   counter("coord_forwards_expired_total",
           "Forwarded requests this leader dropped unstarted: they arrived after their origin's "

@@ -61,6 +61,12 @@ class Metrics {
   void ConnectionOpened() { connections_.fetch_add(1); }
   void ConnectionClosed() { connections_.fetch_sub(1); }
   int64_t connections() const { return connections_.load(); }
+  // Every accepted client TCP connection, upgraded or not (ClientSocketSlot).
+  void SocketOpened() { sockets_.fetch_add(1); }
+  void SocketClosed() { sockets_.fetch_sub(1); }
+  int64_t sockets() const { return sockets_.load(); }
+  void CountConnectionRefused() { connections_refused_.fetch_add(1); }
+  void CountAcceptError() { accept_errors_.fetch_add(1); }
 
   std::string Render(const MetricsSnapshot& gauges) const;
 
@@ -92,6 +98,9 @@ class Metrics {
   uint64_t lock_holds_ = 0;
   double lock_hold_seconds_ = 0;
   std::atomic<int64_t> connections_{0};
+  std::atomic<int64_t> sockets_{0};
+  std::atomic<uint64_t> connections_refused_{0};
+  std::atomic<uint64_t> accept_errors_{0};
 };
 
 }  // namespace coord::server

@@ -13,6 +13,7 @@
 #include "coord/consensus/leveldb_storage.h"
 #include "coord/consensus/node.h"
 #include "coord/consensus/tcp_transport.h"
+#include "server/descriptor_budget.h"
 #include "server/http_listener.h"
 #include "server/identity.h"
 #include "server/lock_wait_tracker.h"
@@ -157,6 +158,23 @@ Status Server::Impl::Open() {
 Status Server::Impl::Start() {
   if (started_) return Status::InvalidArgument("server already started");
   started_ = true;
+  // Client sockets must never take the descriptors storage and peers need.
+  const raft::LevelDbStorageOptions storage_defaults;
+  const raft::TcpTransportOptions transport_defaults;
+  const uint64_t storage_files = static_cast<uint64_t>(storage_defaults.max_open_files) + 16;
+  const uint64_t peer_connections =
+      transport_defaults.max_pending_handshakes + 2 * (options_.initial_cluster.size() + 8);
+  auto budget =
+      ReserveDescriptors(options_.limits.max_connections, storage_files, peer_connections);
+  if (!budget.ok()) return budget.status();
+  if (budget->client_connections < options_.limits.max_connections) {
+    spdlog::warn(
+        "coordd: client connections capped at {} (not --max-connections {}): the descriptor "
+        "limit is {} and {} are kept for storage and peers; raise `ulimit -n` to allow more",
+        budget->client_connections, options_.limits.max_connections, budget->limit,
+        budget->reserved);
+    options_.limits.max_connections = budget->client_connections;
+  }
   listener_ = std::make_shared<HttpListener>(io_, service_.get(), &metrics_, options_.limits);
   COORD_RETURN_IF_ERROR(listener_->Listen(options_.listen_client));
   service_->set_client_address(listener_->address());

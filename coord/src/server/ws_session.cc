@@ -6,6 +6,7 @@
 #include "server/codec.h"
 #include "server/metrics.h"
 #include "server/service.h"
+#include "server/socket_slot.h"
 
 namespace coord::server {
 
@@ -17,9 +18,11 @@ namespace {
 constexpr auto kSlowClientGrace = std::chrono::seconds(10);
 }  // namespace
 
-WebSocketSession::WebSocketSession(beast::tcp_stream stream, uint64_t connection_id,
+WebSocketSession::WebSocketSession(beast::tcp_stream stream,
+                                   std::unique_ptr<ClientSocketSlot> slot, uint64_t connection_id,
                                    Service* service, Metrics* metrics, const ServerLimits& limits)
-    : ws_(std::move(stream)),
+    : slot_(std::move(slot)),
+      ws_(std::move(stream)),
       connection_id_(connection_id),
       service_(service),
       metrics_(metrics),

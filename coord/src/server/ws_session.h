@@ -35,12 +35,15 @@ namespace coord::server {
 
 class Service;
 class Metrics;
+class ClientSocketSlot;
 struct ServerLimits;
 
 class WebSocketSession : public ClientSink, public std::enable_shared_from_this<WebSocketSession> {
  public:
-  WebSocketSession(boost::beast::tcp_stream stream, uint64_t connection_id, Service* service,
-                   Metrics* metrics, const ServerLimits& limits);
+  // `slot` counts the socket against the connection cap until the session ends.
+  WebSocketSession(boost::beast::tcp_stream stream, std::unique_ptr<ClientSocketSlot> slot,
+                   uint64_t connection_id, Service* service, Metrics* metrics,
+                   const ServerLimits& limits);
   ~WebSocketSession() override;
 
   // Completes the upgrade handshake for `request` and starts reading.
@@ -71,6 +74,8 @@ class WebSocketSession : public ClientSink, public std::enable_shared_from_this<
   void PauseReading();  // on the strand
   void ReplyDone(const coord::v1::ServerMessage& message);
 
+  // Declared before ws_: the socket closes before the slot is given back.
+  std::unique_ptr<ClientSocketSlot> slot_;
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   boost::beast::flat_buffer buffer_;
   const uint64_t connection_id_;

@@ -52,16 +52,6 @@ Request RangeOf(const std::string& key, bool serializable, uint64_t id) {
   return r;
 }
 
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(50ms);  // poll interval
-  }
-  return true;
-}
-
 void PutValue(WsClient& c, const std::string& key, size_t bytes) {
   ASSERT_TRUE(Ok(Put(c, key, std::string(bytes, 'x'))));
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "cluster.h"
 #include "ws_client.h"
@@ -35,5 +36,16 @@ std::string HttpGet(const std::string& address, const std::string& target, int* 
 double Metric(const Ensemble& e, int i, const std::string& name);
 // Resident memory of a process.
 uint64_t ResidentBytes(pid_t pid);
+
+// Polls `pred` every 50 ms until it holds or `timeout` passes.
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll interval
+  }
+  return true;
+}
 
 }  // namespace coord::test

@@ -80,6 +80,11 @@ struct LevelDbStorageOptions {
   // keeps going, which could silently drop an acknowledged batch in the middle
   // of the log; a Raft member must rather stop and say so.
   bool paranoid_checks = true;
+  // Most files LevelDB keeps open (its table cache; LevelDB clamps it to at
+  // least 74). The process must keep this many descriptors free for storage:
+  // coordd reserves it out of RLIMIT_NOFILE before sizing its client
+  // connection cap. Default 200 (LevelDB's own default is 1000).
+  int max_open_files = 200;
 };
 
 class LevelDbStorage final : public LogStorage {

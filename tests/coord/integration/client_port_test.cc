@@ -1,0 +1,185 @@
+// Hostile input on the client port (issue 9, defects 14-17), sent over real
+// sockets to a real ensemble: idle connections, descriptor exhaustion, session
+// floods, undecodable frames and odd HTTP.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "test_util.h"
+
+namespace coord::test {
+namespace {
+
+// A plain TCP connection that sends nothing unless told to.
+class RawSocket {
+ public:
+  explicit RawSocket(const std::string& address) {
+    const size_t colon = address.rfind(':');
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+    inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ >= 0 && connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~RawSocket() {
+    if (fd_ >= 0) close(fd_);
+  }
+  RawSocket(const RawSocket&) = delete;
+  RawSocket& operator=(const RawSocket&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  void Send(const std::string& bytes) {
+    if (fd_ >= 0) (void)!write(fd_, bytes.data(), bytes.size());
+  }
+  // What the server sends until it closes or `timeout` passes.
+  std::string ReadUntilClosed(std::chrono::milliseconds timeout) {
+    std::string out;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (fd_ >= 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      char buf[4096];
+      const ssize_t n = read(fd_, buf, sizeof(buf));
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Sockets of `sockets` the server has answered or closed within `timeout`.
+size_t CountEnded(std::vector<std::unique_ptr<RawSocket>>& sockets,
+                  std::chrono::milliseconds timeout) {
+  std::vector<bool> ended(sockets.size(), false);
+  size_t count = 0;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::vector<pollfd> fds;
+    std::vector<size_t> index;
+    for (size_t i = 0; i < sockets.size(); ++i) {
+      if (ended[i]) continue;
+      fds.push_back(pollfd{sockets[i]->fd(), POLLIN, 0});
+      index.push_back(i);
+    }
+    if (fds.empty() || poll(fds.data(), fds.size(), 100) < 0) break;
+    for (size_t j = 0; j < fds.size(); ++j) {
+      if (fds[j].revents != 0) {
+        ended[index[j]] = true;
+        ++count;
+      }
+    }
+  }
+  return count;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+size_t CountOccurrences(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Defect 14: connections that never upgrade (or never send a byte) were not
+// counted against the cap. They are now, from accept to close; one over the cap
+// is answered 503 at once and closed, and the slots come back when they close.
+TEST(ClientPort, IdleTcpConnectionsCountAgainstTheConnectionCap) {
+  constexpr int kCap = 16;
+  Ensemble e(3, 30);
+  e.set_extra_args({"--max-connections", std::to_string(kCap)});
+  ASSERT_TRUE(e.StartAll().ok());
+  ASSERT_TRUE(e.WaitStableLeader(20s).ok());
+  const std::string address = e.member(0).client_address;
+  std::vector<std::unique_ptr<RawSocket>> idle;
+  for (int i = 0; i < kCap; ++i) {
+    idle.push_back(std::make_unique<RawSocket>(address));
+    ASSERT_TRUE(idle.back()->connected());
+  }
+  RawSocket over(address);
+  ASSERT_TRUE(over.connected());
+  const std::string reply = over.ReadUntilClosed(5s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 503", 0), 0u) << reply;
+  EXPECT_NE(reply.find("too many connections"), std::string::npos) << reply;
+  EXPECT_FALSE(WsClient::Connect(address).ok()) << "a WebSocket over the cap";
+  EXPECT_EQ(CountEnded(idle, 500ms), 0u) << "the idle ones are kept (until their 30 s timeout)";
+  idle.clear();
+  std::unique_ptr<WsClient> c;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = WsClient::Connect(address);
+        if (r.ok()) c = std::move(*r);
+        return c != nullptr;
+      },
+      10s));
+  EXPECT_TRUE(Ok(Put(*c, "/cp/after", "x")));
+  EXPECT_GE(Metric(e, 0, "coord_client_connections_refused_total"), 2);
+}
+
+// Defect 14: with descriptors running out, accept spun at full CPU logging
+// "accept failed", then LevelDB got EMFILE and the member stopped for good. The
+// connection cap is now sized from RLIMIT_NOFILE so storage keeps its
+// descriptors: 450 connections against a limit of 400 are partly refused, the
+// member keeps persisting (memtable flushes open new files) and catches up.
+TEST(ClientPort, RunningOutOfDescriptorsSparesStorage) {
+  Ensemble e(3, 30);
+  e.set_descriptor_limit(400);
+  ASSERT_TRUE(e.StartAll().ok());
+  auto leader = e.WaitStableLeader(20s);
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  const int target = (*leader + 1) % 3;
+  const int writer = (*leader + 2) % 3;
+  EXPECT_NE(ReadFile(e.log_path(target)).find("client connections capped at"),
+            std::string::npos);
+  std::vector<std::unique_ptr<RawSocket>> flood;
+  for (int i = 0; i < 450; ++i) {
+    flood.push_back(std::make_unique<RawSocket>(e.member(target).client_address));
+    ASSERT_TRUE(flood.back()->connected()) << i;
+  }
+  EXPECT_GE(CountEnded(flood, 10s), 300u) << "connections past the cap are refused at once";
+  // 16 MB through the log: the target flushes memtables to new table files while
+  // its client port is full.
+  auto c = WsClient::Connect(e.member(writer).client_address);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string value(100 << 10, 'v');
+  for (int i = 0; i < 160; ++i) {
+    ASSERT_TRUE(Ok(Put(**c, "/cp/fill/" + std::to_string(i), value))) << i;
+  }
+  flood.clear();
+  const double committed = Metric(e, writer, "coord_raft_commit_index");
+  EXPECT_TRUE(WaitFor(
+      [&] { return Metric(e, target, "coord_raft_applied_index") >= committed; }, 20s));
+  ASSERT_TRUE(e.Running(target));
+  const std::string log = ReadFile(e.log_path(target));
+  EXPECT_EQ(log.find("IO error"), std::string::npos) << log;
+  EXPECT_LE(CountOccurrences(log, "accept failed"), 3u);
+  auto t = WsClient::Connect(e.member(target).client_address);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(Ok(Get(**t, "/cp/fill/159")));
+}
+
+}  // namespace
+}  // namespace coord::test
