@@ -31,7 +31,7 @@ const std::map<std::string, Builder, std::less<>>& Builders() {
       {"session create", BuildSessionCreate},
       {"session keepalive", BuildSessionKeepAlive},
       {"session close", BuildSessionClose},
-      {"session list", Empty([](Request* r) { r->mutable_session_list(); })},
+      {"session list", BuildSessionList},
       {"tx begin", BuildTxBegin},
       {"tx vote", BuildTxVote},
       {"tx ack", BuildTxAck},

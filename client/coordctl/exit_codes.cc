@@ -25,6 +25,7 @@ int ExitCodeFor(StatusCode code) {
     case StatusCode::kTooLarge:
     case StatusCode::kPermissionDenied:
     case StatusCode::kUnauthenticated:
+    case StatusCode::kResourceExhausted:
     case StatusCode::kCorruption:
     case StatusCode::kIOError:
     case StatusCode::kInternal:

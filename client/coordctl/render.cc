@@ -94,6 +94,10 @@ std::string Text(const Request& request, const Response& r) {
         for (const std::string& k : s.keys()) line += " " + k;
         AppendLine(&out, line);
       }
+      if (r.session_list().more() && r.session_list().sessions_size() > 0) {
+        const int64_t last = r.session_list().sessions().rbegin()->session_id();
+        AppendLine(&out, "(more: coordctl session list --after " + std::to_string(last) + ")");
+      }
       return out;
     }
     case Response::kMemberList: {

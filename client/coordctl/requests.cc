@@ -138,6 +138,17 @@ Result<Request> BuildSessionClose(const Invocation& inv) {
   return r;
 }
 
+Result<Request> BuildSessionList(const Invocation& inv) {
+  auto after = Positive(inv, "after");
+  if (!after.ok()) return after.status();
+  auto limit = Positive(inv, "limit");
+  if (!limit.ok()) return limit.status();
+  Request r;
+  r.mutable_session_list()->set_after_session_id(*after);
+  r.mutable_session_list()->set_limit(*limit);
+  return r;
+}
+
 Result<Request> BuildTxBegin(const Invocation& inv) {
   const std::optional<std::string> participants = inv.Flag("participants");
   if (!participants) return Status::InvalidArgument("tx begin: --participants A,B is required");

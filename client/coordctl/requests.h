@@ -35,6 +35,7 @@ Result<int64_t> EventCount(const Invocation& inv);
 Result<Request> BuildSessionCreate(const Invocation& inv);
 Result<Request> BuildSessionKeepAlive(const Invocation& inv);
 Result<Request> BuildSessionClose(const Invocation& inv);
+Result<Request> BuildSessionList(const Invocation& inv);
 // The session TTL of --ttl in ms (default 10 s), for session create, lock, elect.
 Result<int64_t> SessionTtlMs(const Invocation& inv);
 

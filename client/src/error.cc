@@ -28,6 +28,8 @@ StatusCode StatusCodeFromWire(coord::v1::ErrorCode code) {
       return StatusCode::kPermissionDenied;
     case coord::v1::UNAUTHENTICATED:
       return StatusCode::kUnauthenticated;
+    case coord::v1::RESOURCE_EXHAUSTED:
+      return StatusCode::kResourceExhausted;
     default:
       return StatusCode::kInternal;
   }
@@ -59,6 +61,8 @@ coord::v1::ErrorCode WireFromStatusCode(StatusCode code) {
       return coord::v1::PERMISSION_DENIED;
     case StatusCode::kUnauthenticated:
       return coord::v1::UNAUTHENTICATED;
+    case StatusCode::kResourceExhausted:
+      return coord::v1::RESOURCE_EXHAUSTED;
     default:
       return coord::v1::INTERNAL;
   }

@@ -15,6 +15,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kTooLarge: return "TOO_LARGE";
     case StatusCode::kPermissionDenied: return "PERMISSION_DENIED";
     case StatusCode::kUnauthenticated: return "UNAUTHENTICATED";
+    case StatusCode::kResourceExhausted: return "RESOURCE_EXHAUSTED";
     case StatusCode::kNotLeader: return "NOT_LEADER";
     case StatusCode::kAborted: return "ABORTED";
     case StatusCode::kCorruption: return "CORRUPTION";

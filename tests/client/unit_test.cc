@@ -178,6 +178,7 @@ TEST(ErrorMapping, ServerCodesBecomeStatusCodes) {
       {coord::v1::TOO_LARGE, StatusCode::kTooLarge},
       {coord::v1::PERMISSION_DENIED, StatusCode::kPermissionDenied},
       {coord::v1::UNAUTHENTICATED, StatusCode::kUnauthenticated},
+      {coord::v1::RESOURCE_EXHAUSTED, StatusCode::kResourceExhausted},
       {coord::v1::INTERNAL, StatusCode::kInternal},
   };
   for (auto [wire, code] : pairs) {

@@ -40,6 +40,7 @@ enum class StatusCode : uint8_t {
   kTooLarge,
   kPermissionDenied,
   kUnauthenticated,
+  kResourceExhausted,  // a count limit (sessions, watches) is reached
   // Internal codes.
   kNotLeader,   // this member is not the Raft leader; message may carry a hint
   kAborted,     // the operation was cancelled (shutdown, leadership lost)
@@ -65,6 +66,9 @@ class [[nodiscard]] Status {
   static Status Timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status TooLarge(std::string m) { return {StatusCode::kTooLarge, std::move(m)}; }
+  static Status ResourceExhausted(std::string m) {
+    return {StatusCode::kResourceExhausted, std::move(m)};
+  }
   static Status NotLeader(std::string m) { return {StatusCode::kNotLeader, std::move(m)}; }
   static Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }

@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -32,7 +33,8 @@ const char kCoorddUsage[] =
     "  --default-timeout-ms MS  deadline of requests without timeout_ms (default 5000)\n"
     "  --max-request-bytes N, --max-connections N, --max-inflight-per-connection N,\n"
     "  --max-watches-per-connection N, --max-pending-events-per-watch N,\n"
-    "  --max-outbound-bytes-per-connection N, --max-response-bytes N\n"
+    "  --max-outbound-bytes-per-connection N, --max-response-bytes N,\n"
+    "  --max-sessions-per-connection N\n"
     "                           client API limits (docs/protocol.md, \"Limits\")\n"
     "  --config FILE            read `key = value` lines with the names above\n";
 
@@ -59,7 +61,23 @@ const std::set<std::string> kSettings{"config",
                                       "max-watches-per-connection",
                                       "max-pending-events-per-watch",
                                       "max-outbound-bytes-per-connection",
-                                      "max-response-bytes"};
+                                      "max-response-bytes",
+                                      "max-sessions-per-connection"};
+
+// The client API limits, by flag name.
+const std::map<std::string, size_t ServerLimits::*>& LimitFlags() {
+  static const std::map<std::string, size_t ServerLimits::*> flags = {
+      {"max-request-bytes", &ServerLimits::max_request_bytes},
+      {"max-connections", &ServerLimits::max_connections},
+      {"max-inflight-per-connection", &ServerLimits::max_inflight_per_connection},
+      {"max-watches-per-connection", &ServerLimits::max_watches_per_connection},
+      {"max-pending-events-per-watch", &ServerLimits::max_pending_events_per_watch},
+      {"max-outbound-bytes-per-connection", &ServerLimits::max_outbound_bytes_per_connection},
+      {"max-response-bytes", &ServerLimits::max_response_bytes},
+      {"max-sessions-per-connection", &ServerLimits::max_sessions_per_connection},
+  };
+  return flags;
+}
 
 std::string Trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t\r");
@@ -149,22 +167,10 @@ Status ApplySetting(const std::string& key, const std::string& value, CoorddConf
     int n = 0;
     COORD_RETURN_IF_ERROR(ParseInt(key, value, 1, 3'600'000, &n));
     o.default_timeout_ms = static_cast<uint32_t>(n);
-  } else if (key == "max-request-bytes" || key == "max-connections" ||
-             key == "max-inflight-per-connection" || key == "max-watches-per-connection" ||
-             key == "max-pending-events-per-watch" || key == "max-outbound-bytes-per-connection" ||
-             key == "max-response-bytes") {
+  } else if (auto limit = LimitFlags().find(key); limit != LimitFlags().end()) {
     int n = 0;
     COORD_RETURN_IF_ERROR(ParseInt(key, value, 1, 1 << 30, &n));
-    ServerLimits& l = o.limits;
-    size_t& field = key == "max-request-bytes"             ? l.max_request_bytes
-                    : key == "max-connections"             ? l.max_connections
-                    : key == "max-inflight-per-connection" ? l.max_inflight_per_connection
-                    : key == "max-watches-per-connection"  ? l.max_watches_per_connection
-                    : key == "max-outbound-bytes-per-connection"
-                        ? l.max_outbound_bytes_per_connection
-                    : key == "max-response-bytes" ? l.max_response_bytes
-                                                  : l.max_pending_events_per_watch;
-    field = static_cast<size_t>(n);
+    o.limits.*(limit->second) = static_cast<size_t>(n);
   } else if (key == "snapshot-entries") {
     int n = 0;
     COORD_RETURN_IF_ERROR(ParseInt(key, value, 0, 100'000'000, &n));

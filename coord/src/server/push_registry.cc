@@ -217,12 +217,31 @@ void PushRegistry::PushTpcEvents(const ApplyResult& result) {
 void PushRegistry::SetSessionOwner(int64_t session, const std::shared_ptr<ClientSink>& sink,
                                    bool text) {
   std::lock_guard lock(mu_);
-  session_owners_[session] = Target{sink, sink->connection_id(), text};
+  auto it = session_owners_.find(session);
+  if (it != session_owners_.end()) EraseOwner(it);
+  session_owners_.emplace(session, Target{sink, sink->connection_id(), text});
+  ++owned_per_connection_[sink->connection_id()];
+}
+
+size_t PushRegistry::SessionsOwnedBy(uint64_t connection_id) const {
+  std::lock_guard lock(mu_);
+  auto it = owned_per_connection_.find(connection_id);
+  return it == owned_per_connection_.end() ? 0 : it->second;
+}
+
+std::map<int64_t, PushRegistry::Target>::iterator PushRegistry::EraseOwner(
+    std::map<int64_t, Target>::iterator it) {
+  auto count = owned_per_connection_.find(it->second.connection_id);
+  if (count != owned_per_connection_.end() && --count->second == 0) {
+    owned_per_connection_.erase(count);
+  }
+  return session_owners_.erase(it);
 }
 
 void PushRegistry::ForgetSession(int64_t session) {
   std::lock_guard lock(mu_);
-  session_owners_.erase(session);
+  auto it = session_owners_.find(session);
+  if (it != session_owners_.end()) EraseOwner(it);
 }
 
 void PushRegistry::PushSessionsExpired(const std::vector<int64_t>& sessions) {
@@ -234,7 +253,7 @@ void PushRegistry::PushSessionsExpired(const std::vector<int64_t>& sessions) {
     m.mutable_session()->set_session_id(id);
     m.mutable_session()->set_expired(true);
     PushTo(it->second, m);  // best effort: only this member's connection hears it
-    session_owners_.erase(it);
+    EraseOwner(it);
   }
 }
 
@@ -247,7 +266,7 @@ void PushRegistry::RemoveConnection(uint64_t connection_id) {
           [&](const Observer& o) { return o.target.connection_id == connection_id; });
   EraseIf(participants_, [&](const Target& t) { return t.connection_id == connection_id; });
   for (auto it = session_owners_.begin(); it != session_owners_.end();) {
-    it = it->second.connection_id == connection_id ? session_owners_.erase(it) : std::next(it);
+    it = it->second.connection_id == connection_id ? EraseOwner(it) : std::next(it);
   }
 }
 
@@ -311,7 +330,7 @@ void PushRegistry::Resync(const StateMachine& state) {
     m.mutable_session()->set_session_id(it->first);
     m.mutable_session()->set_expired(true);
     PushTo(it->second, m);
-    it = session_owners_.erase(it);
+    it = EraseOwner(it);
   }
 }
 

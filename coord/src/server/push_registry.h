@@ -85,6 +85,8 @@ class PushRegistry {
 
   void SetSessionOwner(int64_t session, const std::shared_ptr<ClientSink>& sink, bool text);
   void ForgetSession(int64_t session);
+  // Live sessions whose owner is this connection (the per-connection cap).
+  size_t SessionsOwnedBy(uint64_t connection_id) const;
   // Tells each ended session's owner here (best effort) and forgets it.
   void PushSessionsExpired(const std::vector<int64_t>& sessions);
 
@@ -131,6 +133,9 @@ class PushRegistry {
   std::map<std::string, std::vector<Observer>> observers_;     // by election name
   std::map<std::string, std::vector<Target>> participants_;   // by participant name
   std::map<int64_t, Target> session_owners_;
+  std::map<uint64_t, size_t> owned_per_connection_;  // connection id -> its session_owners_
+  // Erases a session owner, keeping owned_per_connection_ in step.
+  std::map<int64_t, Target>::iterator EraseOwner(std::map<int64_t, Target>::iterator it);
 };
 
 }  // namespace coord::server

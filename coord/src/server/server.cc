@@ -118,6 +118,7 @@ Status Server::Impl::Open() {
   service_options.default_timeout = std::chrono::milliseconds(o.default_timeout_ms);
   service_options.max_inflight_per_connection = o.limits.max_inflight_per_connection;
   service_options.max_response_bytes = o.limits.max_response_bytes;
+  service_options.max_sessions_per_connection = o.limits.max_sessions_per_connection;
   service_ =
       std::make_unique<Service>(service_options, io_, &adapter_, &hub_, &tracker_, &metrics_);
   adapter_.set_on_sessions_expired(

@@ -211,6 +211,15 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
     LinearizableRead(request, deadline, [push](Outcome o) { push(std::move(o.response)); });
     return;
   }
+  if (body == Request::kSessionCreate &&
+      pushes_.SessionsOwnedBy(sink->connection_id()) >= options_.max_sessions_per_connection) {
+    push(ErrorResponse(id, coord::v1::RESOURCE_EXHAUSTED,
+                       "this connection owns " +
+                           std::to_string(options_.max_sessions_per_connection) +
+                           " live sessions, its limit (--max-sessions-per-connection); close "
+                           "unused ones and retry"));
+    return;
+  }
   if (IsWrite(body) || IsMembership(body)) {
     const uint64_t slot = sink->Reserve();
     SubmitLeaderOnly(
@@ -264,9 +273,10 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
       LinearizableRead(request, deadline, [push](Outcome o) { push(std::move(o.response)); });
       return;
     case Request::kSessionList: {
-      Response r = adapter_->Read([](const StateMachine& sm) {
+      Response r = adapter_->Read([&](const StateMachine& sm) {
         Response out;
-        *out.mutable_session_list() = sm.ListSessions(true);
+        *out.mutable_session_list() =
+            sm.ListSessions(request.session_list(), options_.max_response_bytes / 2);
         out.mutable_header()->set_revision(sm.revision());
         out.mutable_header()->set_compacted_revision(sm.compacted_revision());
         return out;

@@ -84,6 +84,7 @@ struct ServiceOptions {
   std::chrono::milliseconds default_timeout{5000};
   size_t max_inflight_per_connection = 1024;
   size_t max_response_bytes = 4 * 1024 * 1024;
+  size_t max_sessions_per_connection = 1000;
 };
 
 class Service {

@@ -27,6 +27,11 @@ Status StateMachine::Impl::SessionCreate(const coord::v1::SessionCreateRequest& 
                                          coord::v1::SessionCreateResponse* out) {
   if (req.ttl_ms() < 0) return Status::InvalidArgument("ttl_ms must not be negative");
   const int64_t ttl = ClampTtl(req.ttl_ms());
+  if (sessions_.sessions().size() >= options_.max_sessions) {
+    return Status::ResourceExhausted(
+        "the ensemble holds " + std::to_string(sessions_.sessions().size()) +
+        " sessions, its limit; close unused sessions (or let them expire) and retry");
+  }
   out->set_session_id(sessions_.Create(ttl, raft_index));
   out->set_ttl_ms(ttl);
   return Status::Ok();

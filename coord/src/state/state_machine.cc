@@ -2,6 +2,7 @@
 #include "coord/server/state_machine.h"
 
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <utility>
 
@@ -53,6 +54,9 @@ coord::v1::Error ErrorFromStatus(const Status& status, int64_t compacted_revisio
       break;
     case StatusCode::kUnauthenticated:
       code = coord::v1::UNAUTHENTICATED;
+      break;
+    case StatusCode::kResourceExhausted:
+      code = coord::v1::RESOURCE_EXHAUSTED;
       break;
     case StatusCode::kCorruption:
     case StatusCode::kIOError:
@@ -329,6 +333,30 @@ coord::v1::SessionListResponse StateMachine::ListSessions(bool with_keys) const 
     if (with_keys) {
       for (const std::string& key : s.keys) info->add_keys(key);
     }
+  }
+  return out;
+}
+
+coord::v1::SessionListResponse StateMachine::ListSessions(
+    const coord::v1::SessionListRequest& request, size_t max_bytes) const {
+  coord::v1::SessionListResponse out;
+  int64_t limit = request.limit() <= 0 ? kDefaultSessionPage : request.limit();
+  limit = std::min(limit, kMaxSessionPage);
+  const auto& sessions = impl_->sessions_.sessions();
+  size_t bytes = 0;
+  for (auto it = sessions.upper_bound(request.after_session_id()); it != sessions.end(); ++it) {
+    coord::v1::SessionInfo info;
+    info.set_session_id(it->first);
+    info.set_ttl_ms(it->second.ttl_ms);
+    info.set_remaining_ms(it->second.remaining_ms);
+    for (const std::string& key : it->second.keys) info.add_keys(key);
+    const size_t size = info.ByteSizeLong();
+    if (out.sessions_size() >= limit || (out.sessions_size() > 0 && bytes + size > max_bytes)) {
+      out.set_more(true);
+      break;
+    }
+    bytes += size;
+    *out.add_sessions() = std::move(info);
   }
   return out;
 }

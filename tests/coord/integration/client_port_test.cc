@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -179,6 +180,65 @@ TEST(ClientPort, RunningOutOfDescriptorsSparesStorage) {
   auto t = WsClient::Connect(e.member(target).client_address);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_TRUE(Ok(Get(**t, "/cp/fill/159")));
+}
+
+Response CreateSession(WsClient& c) {
+  Request r;
+  r.mutable_session_create()->set_ttl_ms(60'000);
+  auto resp = c.Call(r);
+  EXPECT_TRUE(resp.ok()) << resp.status();
+  return resp.ok() ? *resp : Response();
+}
+
+// Defect 15: one client could create sessions without limit. A connection owns
+// at most --max-sessions-per-connection live sessions (a create over it is
+// RESOURCE_EXHAUSTED, through a follower too); closing one makes room; another
+// connection has its own allowance. The list comes in pages.
+TEST(ClientPort, SessionsPerConnectionAreCappedAndListedInPages) {
+  constexpr int kCap = 5;
+  Ensemble e(3, 30);
+  e.set_extra_args({"--max-sessions-per-connection", std::to_string(kCap)});
+  ASSERT_TRUE(e.StartAll().ok());
+  auto leader = e.WaitStableLeader(20s);
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  const std::string follower = e.member((*leader + 1) % 3).client_address;
+  auto a = WsClient::Connect(follower);
+  ASSERT_TRUE(a.ok()) << a.status();
+  std::vector<int64_t> ids;
+  for (int i = 0; i < kCap; ++i) {
+    Response r = CreateSession(**a);
+    ASSERT_TRUE(Ok(r)) << r.DebugString();
+    ids.push_back(r.session_create().session_id());
+  }
+  Response over = CreateSession(**a);
+  ASSERT_TRUE(over.has_error());
+  EXPECT_EQ(over.error().code(), coord::v1::RESOURCE_EXHAUSTED) << over.DebugString();
+  EXPECT_NE(over.error().message().find("--max-sessions-per-connection"), std::string::npos);
+
+  Request close;
+  close.mutable_session_close()->set_session_id(ids[0]);
+  auto closed = (*a)->Call(close);
+  ASSERT_TRUE(closed.ok() && Ok(*closed));
+  EXPECT_TRUE(Ok(CreateSession(**a))) << "room again after a close";
+
+  auto b = WsClient::Connect(e.member(*leader).client_address);
+  ASSERT_TRUE(b.ok()) << b.status();
+  for (int i = 0; i < kCap; ++i) ASSERT_TRUE(Ok(CreateSession(**b)));
+
+  // 10 live sessions, listed 4 at a time.
+  std::vector<int64_t> listed;
+  Request list;
+  list.mutable_session_list()->set_limit(4);
+  for (int page = 0; page < 5; ++page) {
+    auto r = (*a)->Call(list);
+    ASSERT_TRUE(r.ok() && Ok(*r)) << r.status();
+    for (const auto& s : r->session_list().sessions()) listed.push_back(s.session_id());
+    if (!r->session_list().more()) break;
+    EXPECT_EQ(r->session_list().sessions_size(), 4);
+    list.mutable_session_list()->set_after_session_id(listed.back());
+  }
+  EXPECT_EQ(listed.size(), 10u);
+  EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end()));
 }
 
 }  // namespace

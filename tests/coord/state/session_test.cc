@@ -160,5 +160,53 @@ TEST(SessionTest, MovingAKeyBetweenSessions) {
   EXPECT_EQ(d.Value("/k"), "<none>");
 }
 
+// Defect 15: one client created 150,000 sessions. The ensemble now holds at
+// most max_sessions; a create past it changes nothing and says why.
+TEST(SessionTest, CreatesPastTheEnsembleCapAreResourceExhausted) {
+  StateMachineOptions o;
+  o.max_sessions = 3;
+  Driver d(o);
+  for (int i = 0; i < 3; ++i) ASSERT_GT(d.CreateSession(), 0);
+  ApplyResult over = d.Apply(SessionCreateCmd(5000));
+  EXPECT_EQ(over.response.error().code(), pb::RESOURCE_EXHAUSTED);
+  EXPECT_NE(over.response.error().message().find("limit"), std::string::npos);
+  EXPECT_EQ(d.sm.Sessions().size(), 3u);
+  d.Apply(CloseCmd(2));
+  EXPECT_EQ(d.CreateSession(), 4);  // room again once one ended
+}
+
+// Defect 15: the session list was one unpaged reply (9.6 MB). It comes in pages
+// by id now, bounded by count and by bytes.
+TEST(SessionTest, SessionListIsPagedByIdCountAndBytes) {
+  Driver d;
+  for (int i = 0; i < 12; ++i) d.CreateSession();
+  d.Apply(PutCmd("/owned", std::string(100, 'k'), 3));
+  pb::SessionListRequest req;
+  req.set_limit(5);
+  pb::SessionListResponse page = d.sm.ListSessions(req, 1 << 20);
+  ASSERT_EQ(page.sessions_size(), 5);
+  EXPECT_EQ(page.sessions(0).session_id(), 1);
+  EXPECT_EQ(page.sessions(2).keys(0), "/owned");
+  EXPECT_TRUE(page.more());
+  req.set_after_session_id(page.sessions(4).session_id());
+  page = d.sm.ListSessions(req, 1 << 20);
+  ASSERT_EQ(page.sessions_size(), 5);
+  EXPECT_EQ(page.sessions(0).session_id(), 6);
+  req.set_after_session_id(10);
+  page = d.sm.ListSessions(req, 1 << 20);
+  ASSERT_EQ(page.sessions_size(), 2);
+  EXPECT_FALSE(page.more());
+  // No limit: the default page; a small byte budget: fewer, but never none.
+  pb::SessionListRequest all;
+  EXPECT_EQ(d.sm.ListSessions(all, 1 << 20).sessions_size(), 12);
+  page = d.sm.ListSessions(all, 30);
+  EXPECT_GE(page.sessions_size(), 1);
+  EXPECT_LT(page.sessions_size(), 12);
+  EXPECT_TRUE(page.more());
+  page = d.sm.ListSessions(all, 1);
+  EXPECT_EQ(page.sessions_size(), 1);
+  EXPECT_TRUE(page.more());
+}
+
 }  // namespace
 }  // namespace coord::server::testing

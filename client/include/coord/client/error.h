@@ -12,6 +12,7 @@
 //   TOO_LARGE         -> kTooLarge
 //   PERMISSION_DENIED -> kPermissionDenied
 //   UNAUTHENTICATED   -> kUnauthenticated
+//   RESOURCE_EXHAUSTED -> kResourceExhausted (a count limit: sessions, watches)
 //   INTERNAL, unknown -> kInternal
 //
 // A write that ends with kTimeout or kUnavailable MAY have been applied (the

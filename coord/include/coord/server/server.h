@@ -53,6 +53,10 @@ struct ServerLimits {
   // Largest reply (one encoded Response). A read whose result would be larger
   // fails with TOO_LARGE and a hint to paginate. Default 4 MiB.
   size_t max_response_bytes = 4 * 1024 * 1024;
+  // Live sessions one connection may own (created or last kept alive through
+  // it); a create over it fails with RESOURCE_EXHAUSTED. The ensemble-wide cap
+  // (StateMachineOptions::max_sessions, 200,000) bounds the total. Default 1000.
+  size_t max_sessions_per_connection = 1000;
 };
 
 // One member of the initial ensemble.

@@ -136,6 +136,9 @@ struct StateMachineOptions {
   int64_t min_session_ttl_ms = 1'000;
   int64_t max_session_ttl_ms = 3'600'000;
   int64_t default_session_ttl_ms = 10'000;
+  // Most live sessions in the ensemble; a create over it fails with
+  // RESOURCE_EXHAUSTED. Fixed per version (every member must apply creates alike).
+  size_t max_sessions = 200'000;
   // Most clients remembered by the exactly-once table (least recently used by Raft
   // index are evicted first).
   size_t max_dedup_clients = 10'000;
@@ -374,6 +377,14 @@ class StateMachine {
   bool HasSession(int64_t id) const;
   // The API view of the sessions, in id order, with their keys if `with_keys`.
   coord::v1::SessionListResponse ListSessions(bool with_keys) const;
+  // One page of it (SessionListRequest): ids above request.after_session_id, at
+  // most request.limit (0: kDefaultSessionPage, capped at kMaxSessionPage) and at
+  // most `max_bytes` of encoded sessions (always at least one); `more` is set when
+  // sessions are left.
+  static constexpr int64_t kDefaultSessionPage = 1000;
+  static constexpr int64_t kMaxSessionPage = 10'000;
+  coord::v1::SessionListResponse ListSessions(const coord::v1::SessionListRequest& request,
+                                              size_t max_bytes) const;
 
   // ---- Locks and elections (reads) ----
 
