@@ -12,9 +12,16 @@
 namespace coord::server {
 
 // Decodes one client frame. Errors (kInvalidArgument, with a message saying
-// what was wrong): undecodable protobuf, malformed JSON or an unknown field,
-// a request without a body.
-Result<coord::v1::Request> DecodeRequest(std::string_view payload, bool text);
+// what was wrong): undecodable protobuf (including a string field that is not
+// UTF-8), malformed JSON or an unknown field, a request without a body.
+// `id`, if given, receives the request's id whenever it can be read, on
+// failure too, so that the error reply can name it.
+Result<coord::v1::Request> DecodeRequest(std::string_view payload, bool text,
+                                         uint64_t* id = nullptr);
+
+// The `id` field of a binary request, read from the wire format without
+// decoding any other field (0 if absent or unreadable).
+uint64_t PeekRequestId(std::string_view payload);
 
 // Encodes a server message for a binary (protobuf) or text (JSON) frame.
 std::string EncodeServerMessage(const coord::v1::ServerMessage& message, bool text);

@@ -6,6 +6,7 @@
 #include "server/codec.h"
 #include "server/metrics.h"
 #include "server/service.h"
+#include "server/log_limiter.h"
 #include "server/socket_slot.h"
 
 namespace coord::server {
@@ -14,8 +15,16 @@ namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 
 namespace {
+
 // How long a connection may stay past its outbound bound before it is closed.
 constexpr auto kSlowClientGrace = std::chrono::seconds(10);
+
+// One line per 10 s for undecodable frames, whichever connection sends them.
+LogLimiter& BadFrameLog() {
+  static LogLimiter limiter(std::chrono::seconds(10));
+  return limiter;
+}
+
 }  // namespace
 
 WebSocketSession::WebSocketSession(beast::tcp_stream stream,
@@ -70,15 +79,18 @@ void WebSocketSession::OnRead(beast::error_code ec, size_t) {
   const bool text = ws_.got_text();
   const std::string payload = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
-  auto request = DecodeRequest(payload, text);
+  uint64_t id = 0;
+  auto request = DecodeRequest(payload, text, &id);
   if (!request.ok()) {
     metrics_->CountBadFrame();
+    uint64_t suppressed = 0;
+    if (BadFrameLog().Allow(LogLimiter::Clock::now(), &suppressed)) {
+      spdlog::info("server: connection {}: request {} refused: {} ({} more not logged)",
+                   connection_id_, id, request.status().message(), suppressed);
+    }
     coord::v1::ServerMessage m;
     *m.mutable_response() =
-        ErrorResponse(0, coord::v1::INVALID_ARGUMENT, request.status().message());
-    // Best effort: name the id if the frame had one we can read.
-    coord::v1::Request partial;
-    if (!text && partial.ParseFromString(payload)) m.mutable_response()->set_id(partial.id());
+        ErrorResponse(id, coord::v1::INVALID_ARGUMENT, request.status().message());
     inflight_.fetch_add(1);
     Push(m, text);
   } else if (inflight_.load() >= max_inflight_) {

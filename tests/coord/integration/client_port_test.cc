@@ -241,5 +241,41 @@ TEST(ClientPort, SessionsPerConnectionAreCappedAndListedInPages) {
   EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end()));
 }
 
+// Defect 16: a put whose key is not UTF-8 was answered with id 0 (the client
+// could not match it and timed out) and libprotobuf wrote a raw stderr line per
+// frame. Now the reply names the request id at once, and a flood of such frames
+// logs one rate-limited line.
+TEST(ClientPort, ANonUtf8KeyIsRefusedWithTheRequestIdAndFewLogLines) {
+  Ensemble e(3, 30);
+  ASSERT_TRUE(e.StartAll().ok());
+  ASSERT_TRUE(e.WaitStableLeader(20s).ok());
+  auto c = WsClient::Connect(e.member(0).client_address);
+  ASSERT_TRUE(c.ok()) << c.status();
+  Request r;
+  r.set_id(4242);
+  r.mutable_put()->set_key("/k\xC3\xA9");
+  r.mutable_put()->set_value("v");
+  std::string wire = r.SerializeAsString();
+  const size_t at = wire.find("\xC3\xA9");
+  ASSERT_NE(at, std::string::npos);
+  wire[at] = '\xFF';
+  wire[at + 1] = '\xFE';
+  const auto start = std::chrono::steady_clock::now();
+  (*c)->SendRaw(wire, false);
+  auto reply = (*c)->NextAny(5s);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  ASSERT_TRUE(reply->has_response());
+  EXPECT_EQ(reply->response().id(), 4242u);
+  EXPECT_EQ(reply->response().error().code(), coord::v1::INVALID_ARGUMENT);
+  for (int i = 0; i < 200; ++i) (*c)->SendRaw(wire, false);
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE((*c)->NextAny(5s).ok()) << i;
+  EXPECT_TRUE(Ok(Put(**c, "/cp/still-served", "x")));
+  const std::string log = ReadFile(e.log_path(0));
+  EXPECT_EQ(log.find("invalid UTF-8"), std::string::npos) << "libprotobuf's own line";
+  EXPECT_LE(CountOccurrences(log, "refused: malformed protobuf"), 2u);
+  EXPECT_GE(CountOccurrences(log, "refused: malformed protobuf"), 1u);
+}
+
 }  // namespace
 }  // namespace coord::test

@@ -39,6 +39,40 @@ TEST(CodecTest, BadInputIsInvalidArgument) {
   }
 }
 
+// A binary put whose key is not UTF-8 (the bytes of a valid key patched).
+std::string NonUtf8Put(uint64_t id) {
+  coord::v1::Request r;
+  r.set_id(id);
+  r.mutable_put()->set_key("/k\xC3\xA9");
+  r.mutable_put()->set_value("v");
+  std::string wire = r.SerializeAsString();
+  const size_t at = wire.find("\xC3\xA9");
+  wire[at] = '\xFF';
+  wire[at + 1] = '\xFE';
+  return wire;
+}
+
+// Defect 16: a non-UTF-8 key was refused with id 0, so the client waited for its
+// full deadline. The id is read from the wire without decoding the key.
+TEST(CodecTest, AFrameThatFailsToDecodeStillNamesItsId) {
+  uint64_t id = 0;
+  auto d = DecodeRequest(NonUtf8Put(77), false, &id);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(d.status().message().find("UTF-8"), std::string::npos) << d.status();
+  EXPECT_EQ(id, 77u);
+  EXPECT_EQ(PeekRequestId(NonUtf8Put(1ull << 40)), 1ull << 40);
+  EXPECT_EQ(PeekRequestId("\xff\xff\xff\xff"), 0u);
+  EXPECT_EQ(PeekRequestId(""), 0u);
+  // JSON: no body, or an unknown field, still names the id (defect 17).
+  ASSERT_FALSE(DecodeRequest(R"({"id":"12"})", true, &id).ok());
+  EXPECT_EQ(id, 12u);
+  ASSERT_FALSE(DecodeRequest(R"({"id":"13","bogus":{},"put":{"key":"/k"}})", true, &id).ok());
+  EXPECT_EQ(id, 13u);
+  ASSERT_FALSE(DecodeRequest(R"({"id":"14","put":)", true, &id).ok());
+  EXPECT_EQ(id, 0u);
+}
+
 TEST(CodecTest, ServerMessageJsonIsParseable) {
   coord::v1::ServerMessage m;
   m.mutable_response()->set_id(9);
