@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -20,6 +24,23 @@ namespace net = boost::asio;
 using tcp = boost::asio::ip::tcp;
 
 namespace {
+
+constexpr std::string_view kWebSocketPath = "/v1/ws";
+
+// The path of a request target, without its query.
+std::string_view PathOf(beast::string_view target) {
+  const std::string_view t(target.data(), target.size());
+  return t.substr(0, t.find('?'));
+}
+
+// Sec-WebSocket-Key must be the base64 encoding of 16 bytes (RFC 6455 4.1):
+// 22 characters of the base64 alphabet and "==".
+bool ValidWebSocketKey(beast::string_view key) {
+  if (key.size() != 24 || key.substr(22) != "==") return false;
+  return std::all_of(key.begin(), key.begin() + 22, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+  });
+}
 
 // One plain HTTP connection; hands itself over to a WebSocketSession on upgrade.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
@@ -60,19 +81,37 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     http::request<http::string_body> req = parser_->release();
-    if (beast::websocket::is_upgrade(req)) {
-      if (req.target() != "/v1/ws") {
+    const bool upgrade = beast::websocket::is_upgrade(req);
+    if (PathOf(req.target()) != kWebSocketPath) {
+      if (upgrade) {
         Send(
             Reply(http::status::not_found, "WebSocket endpoint is /v1/ws\n", req.version(), false));
         return;
       }
-      stream_.expires_never();
-      std::make_shared<WebSocketSession>(std::move(stream_), std::move(slot_), id_, service_,
-                                         metrics_, limits_)
-          ->Run(std::move(req));
+      Send(Route(req));
       return;
     }
-    Send(Route(req));
+    if (!upgrade) {
+      // /v1/ws without a WebSocket upgrade: HTTP/1.0, another protocol (h2c), or
+      // no "Connection: Upgrade". Say what is needed instead of 404.
+      auto res = Reply(http::status::upgrade_required,
+                       "/v1/ws is a WebSocket endpoint: send GET over HTTP/1.1 with "
+                       "\"Connection: Upgrade\" and \"Upgrade: websocket\"\n",
+                       req.version(), false);
+      res.set(http::field::upgrade, "websocket");
+      Send(std::move(res));
+      return;
+    }
+    if (!ValidWebSocketKey(req[http::field::sec_websocket_key])) {
+      Send(Reply(http::status::bad_request,
+                 "Sec-WebSocket-Key must be the base64 encoding of 16 bytes\n", req.version(),
+                 false));
+      return;
+    }
+    stream_.expires_never();
+    std::make_shared<WebSocketSession>(std::move(stream_), std::move(slot_), id_, service_,
+                                       metrics_, limits_)
+        ->Run(std::move(req));
   }
 
   http::response<http::string_body> Reply(http::status status, std::string body, unsigned version,
@@ -92,7 +131,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       return Reply(http::status::method_not_allowed, "only GET\n", req.version(), keep);
     }
-    const std::string target(req.target());
+    const std::string target(PathOf(req.target()));
     if (target == "/healthz") {
       const bool ok = service_->Healthy();
       return Reply(ok ? http::status::ok : http::status::service_unavailable,

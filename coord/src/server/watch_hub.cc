@@ -64,8 +64,10 @@ void WatchHub::Create(const std::shared_ptr<ClientSink>& sink, uint64_t request_
   std::lock_guard lock(mu_);
   size_t& count = per_connection_[sink->connection_id()];
   if (count >= options_.max_watches_per_connection) {
-    fail(coord::v1::UNAVAILABLE, "too many watches on this connection (limit " +
-                                     std::to_string(options_.max_watches_per_connection) + ")");
+    fail(coord::v1::RESOURCE_EXHAUSTED,
+         "too many watches on this connection (limit " +
+             std::to_string(options_.max_watches_per_connection) +
+             ", --max-watches-per-connection); cancel one or use another connection");
     return;
   }
   ++count;

@@ -277,5 +277,66 @@ TEST(ClientPort, ANonUtf8KeyIsRefusedWithTheRequestIdAndFewLogLines) {
   EXPECT_GE(CountOccurrences(log, "refused: malformed protobuf"), 1u);
 }
 
+// The status line of the reply to one raw HTTP request.
+std::string StatusLineFor(const std::string& address, const std::string& request) {
+  RawSocket s(address);
+  s.Send(request);
+  const std::string reply = s.ReadUntilClosed(5s);
+  return reply.substr(0, reply.find("\r\n"));
+}
+
+std::string UpgradeRequest(const std::string& target, const std::string& version,
+                           const std::string& connection, const std::string& upgrade,
+                           const std::string& key = "dGhlIHNhbXBsZSBub25jZQ==") {
+  return "GET " + target + " " + version + "\r\nHost: x\r\nConnection: " + connection +
+         "\r\nUpgrade: " + upgrade + "\r\nSec-WebSocket-Key: " + key +
+         "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+}
+
+// Defect 17: odd requests on /v1/ws got 404 (HTTP/1.0, h2c, no upgrade, a query
+// string) and a malformed Sec-WebSocket-Key was accepted. The watch cap answered
+// UNAVAILABLE, which says "retry", where it is a definite limit.
+TEST(ClientPort, OddHttpOnTheWebSocketPathGetsAClearAnswer) {
+  Ensemble e(3, 30);
+  e.set_extra_args({"--max-watches-per-connection", "2"});
+  ASSERT_TRUE(e.StartAll().ok());
+  ASSERT_TRUE(e.WaitStableLeader(20s).ok());
+  const std::string address = e.member(0).client_address;
+  EXPECT_EQ(StatusLineFor(address, UpgradeRequest("/v1/ws", "HTTP/1.0", "Upgrade", "websocket")),
+            "HTTP/1.0 426 Upgrade Required");
+  EXPECT_EQ(StatusLineFor(address, UpgradeRequest("/v1/ws", "HTTP/1.1", "Upgrade", "h2c")),
+            "HTTP/1.1 426 Upgrade Required");
+  EXPECT_EQ(StatusLineFor(address, UpgradeRequest("/v1/ws", "HTTP/1.1", "keep-alive", "websocket")),
+            "HTTP/1.1 426 Upgrade Required");
+  EXPECT_EQ(StatusLineFor(address, UpgradeRequest("/v1/ws", "HTTP/1.1", "Upgrade", "websocket",
+                                                  "not-base64-16")),
+            "HTTP/1.1 400 Bad Request");
+  {
+    RawSocket s(address);
+    s.Send(UpgradeRequest("/v1/ws?client=x", "HTTP/1.1", "keep-alive, Upgrade", "websocket"));
+    const std::string reply = s.ReadUntilClosed(1s);
+    EXPECT_EQ(reply.rfind("HTTP/1.1 101", 0), 0u) << reply;
+  }
+  EXPECT_EQ(StatusLineFor(address, "GET /healthz?verbose=1 HTTP/1.1\r\nHost: x\r\n"
+                                   "Connection: close\r\n\r\n"),
+            "HTTP/1.1 200 OK");
+
+  auto c = WsClient::Connect(address);
+  ASSERT_TRUE(c.ok()) << c.status();
+  Request w;
+  w.mutable_watch_create()->set_key("/cp/w");
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(Ok(*(*c)->Call(w)));
+  auto over = (*c)->Call(w);
+  ASSERT_TRUE(over.ok()) << over.status();
+  EXPECT_EQ(over->error().code(), coord::v1::RESOURCE_EXHAUSTED) << over->DebugString();
+
+  // A JSON request without a body is answered with its id.
+  (*c)->SendRaw(R"({"id":"31"})", true);
+  auto reply = (*c)->NextAny(5s);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->response().id(), 31u);
+  EXPECT_EQ(reply->response().error().code(), coord::v1::INVALID_ARGUMENT);
+}
+
 }  // namespace
 }  // namespace coord::test

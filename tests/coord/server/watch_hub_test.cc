@@ -136,7 +136,7 @@ TEST_F(WatchHubTest, BadWatchAndLimitsAreErrorsNotWatches) {
   auto out = sink->Drain();
   ASSERT_EQ(out.size(), 6u);
   EXPECT_EQ(out[0].response().error().code(), coord::v1::INVALID_ARGUMENT);
-  EXPECT_EQ(out[5].response().error().code(), coord::v1::UNAVAILABLE);
+  EXPECT_EQ(out[5].response().error().code(), coord::v1::RESOURCE_EXHAUSTED);
   EXPECT_EQ(hub_.size(), 4u);
   hub_.RemoveConnection(1);
   EXPECT_EQ(hub_.size(), 0u);
