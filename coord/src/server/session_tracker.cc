@@ -11,7 +11,7 @@ void SessionTracker::Activate(const std::vector<SessionState>& sessions, Clock::
   for (const SessionState& s : sessions) {
     sessions_[s.session_id] =
         Entry{now + std::chrono::milliseconds(std::max<int64_t>(s.remaining_ms, 0)),
-              s.renewed_index, std::nullopt};
+              s.renewed_index, std::nullopt, std::chrono::milliseconds(s.ttl_ms), now};
   }
 }
 
@@ -30,8 +30,8 @@ void SessionTracker::OnRenewed(int64_t session_id, int64_t ttl_ms, uint64_t rene
                                Clock::time_point now) {
   std::lock_guard lock(mu_);
   if (!active_) return;  // Activate() reloads everything from the state machine
-  sessions_[session_id] =
-      Entry{now + std::chrono::milliseconds(ttl_ms), renewed_index, std::nullopt};
+  sessions_[session_id] = Entry{now + std::chrono::milliseconds(ttl_ms), renewed_index,
+                                std::nullopt, std::chrono::milliseconds(ttl_ms), now};
 }
 
 void SessionTracker::OnEnded(int64_t session_id) {
@@ -55,17 +55,22 @@ std::optional<coord::state::Command> SessionTracker::TakeExpired(Clock::time_poi
   return command;
 }
 
-std::optional<coord::state::Command> SessionTracker::MakeCheckpoint(Clock::time_point now) const {
+std::optional<coord::state::Command> SessionTracker::MakeCheckpoint(Clock::time_point now) {
   std::lock_guard lock(mu_);
   if (!active_ || sessions_.empty()) return std::nullopt;
   coord::state::Command command;
-  for (const auto& [id, e] : sessions_) {
+  size_t taken = 0;
+  for (auto& [id, e] : sessions_) {
+    if (now - e.recorded_at < e.ttl / 2) continue;  // the state's value is fresh enough
+    if (++taken > kMaxCheckpointSessions) break;
+    e.recorded_at = now;
     auto* entry = command.mutable_session_checkpoint()->add_sessions();
     entry->set_session_id(id);
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(e.deadline - now);
     entry->set_remaining_ms(std::max<int64_t>(left.count(), 0));
     entry->set_renewed_index(e.renewed_index);
   }
+  if (!command.has_session_checkpoint()) return std::nullopt;
   return command;
 }
 

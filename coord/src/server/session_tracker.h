@@ -7,7 +7,13 @@
 //   * OnRenewed / OnEnded as create, keepalive, close and expiry are applied.
 //   * TakeExpired(now): a SessionExpire for every session past its deadline that
 //     was not proposed within the last `retry` (a lost proposal is retried).
-//   * MakeCheckpoint(now): a SessionCheckpoint with each session's remaining TTL.
+//   * MakeCheckpoint(now): a SessionCheckpoint with the remaining TTL of the
+//     sessions whose record in the state is stale: not renewed (or checkpointed)
+//     for half their TTL or more. A session kept alive (every ttl/3) is never in
+//     one, so the log carries checkpoints for dying sessions only, not O(sessions)
+//     every interval; at most kMaxCheckpointSessions per command (the stalest
+//     wait for the next one). A failover thus extends a dead session by less than
+//     half its TTL plus the election.
 //   * Deactivate() when leadership is lost.
 //
 // Thread-safety: all methods are thread-safe (the apply thread reports renewals,
@@ -43,7 +49,9 @@ class SessionTracker {
   // Empty when nothing is due or the tracker is inactive.
   std::optional<coord::state::Command> TakeExpired(Clock::time_point now);
   // Empty when inactive or there are no sessions.
-  std::optional<coord::state::Command> MakeCheckpoint(Clock::time_point now) const;
+  // Marks the sessions it carries as recorded at `now`.
+  static constexpr size_t kMaxCheckpointSessions = 10'000;
+  std::optional<coord::state::Command> MakeCheckpoint(Clock::time_point now);
 
   size_t size() const;
 
@@ -51,7 +59,11 @@ class SessionTracker {
   struct Entry {
     Clock::time_point deadline;
     uint64_t renewed_index = 0;
-    std::optional<Clock::time_point> proposed_at;
+    std::optional<Clock::time_point> proposed_at;  // of a SessionExpire
+    std::chrono::milliseconds ttl{0};
+    // When the state last learned this session's remaining time (renewal,
+    // checkpoint, or this leader's start, which read it from the state).
+    Clock::time_point recorded_at;
   };
   const std::chrono::milliseconds retry_;
   mutable std::mutex mu_;

@@ -36,11 +36,12 @@
 //     deadline = now + remaining_ms (from Sessions()); when it applies a create or
 //     keepalive, deadline = now + ttl_ms. When a deadline passes it proposes
 //     SessionExpire{id, renewed_index}.
-//   * Periodically (recommended: about once per election timeout) the leader
-//     proposes SessionCheckpoint with remaining_ms = deadline - now for each
-//     session. A new leader therefore never extends a dead session by more than a
-//     checkpoint interval plus its election, and never expires a healthy one early:
-//     a keepalive applied before the failover is in the state with full TTL.
+//   * Periodically (about once per election timeout) the leader proposes
+//     SessionCheckpoint with remaining_ms = deadline - now for each session whose
+//     record here is stale (not renewed or checkpointed for half its TTL; see
+//     SessionTracker). A new leader therefore never extends a dead session by
+//     more than half its TTL plus its election, and never expires a healthy one
+//     early: a keepalive applied before the failover is in the state with full TTL.
 //   * Both records carry the renewed_index the leader decided on; if a keepalive
 //     was applied in between, the expiry/checkpoint of that session is ignored.
 //   * Ending a session (close or expiry) deletes its ephemeral keys at one new
