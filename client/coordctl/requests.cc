@@ -241,6 +241,7 @@ Result<Request> BuildMemberPromote(const Invocation& inv) {
   COORD_RETURN_IF_ERROR(NonEmpty("NAME", inv.args[0]));
   Request r;
   r.mutable_member_promote()->set_name(inv.args[0]);
+  r.mutable_member_promote()->set_force(inv.Flag("force").has_value());
   return r;
 }
 

@@ -210,7 +210,15 @@ Ready Raft::Impl::GetReady() {
 
 void Raft::Impl::Advance(const Ready& rd) {
   if (rd.snapshot) log_.StableSnapshotTo(rd.snapshot->metadata().index());
-  if (!rd.entries.empty()) log_.StableTo(rd.entries.back().index(), rd.entries.back().term());
+  if (!rd.entries.empty()) {
+    log_.StableTo(rd.entries.back().index(), rd.entries.back().term());
+    // Our own entries now count toward the quorum (see MaybeCommit).
+    if (role_ == Role::kLeader && MaybeCommit()) {
+      BroadcastAppend();  // tells everyone the new commit index
+      StepDownIfRemoved();
+      if (role_ == Role::kLeader) PruneRemovedProgress();
+    }
+  }
   if (!rd.committed_entries.empty()) log_.AppliedTo(rd.committed_entries.back().index());
 }
 

@@ -67,6 +67,8 @@ class RaftLog {
   // Installs a received snapshot: the log becomes exactly the snapshot.
   void Restore(pb::Snapshot&& snapshot);
 
+  // The last index known to be in storage (Advance reported it stable).
+  Index PersistedIndex() const { return unstable_offset_ - 1; }
   Index committed() const { return committed_; }
   Index applied() const { return applied_; }
   void CommitTo(Index index);  // never moves backwards; index <= LastIndex()

@@ -119,7 +119,12 @@ bool Raft::Impl::MaybeCommit() {
   scratch_.clear();
   for (NodeId v : voters) {
     if (v == id_) {
-      scratch_.push_back(log_.LastIndex());
+      // Our own persisted index, not the last: an entry counts toward a quorum
+      // only once it is durable here, as on every follower (whose acks follow
+      // its own persist). The driver persists before it sends, so today the two
+      // rarely differ; with asynchronous persistence counting LastIndex would
+      // commit entries a crash can still lose.
+      scratch_.push_back(log_.PersistedIndex());
       continue;
     }
     auto it = prs_.find(v);

@@ -101,6 +101,7 @@ Service::Service(ServiceOptions options, boost::asio::io_context& io, StateAdapt
                  WatchHub* hub, SessionTracker* tracker, Metrics* metrics)
     : options_(std::move(options)),
       io_(io),
+      peer_strand_(boost::asio::make_strand(io)),
       adapter_(adapter),
       hub_(hub),
       tracker_(tracker),
@@ -490,7 +491,7 @@ void Service::OnPeerPayload(raft::NodeId from, std::string payload) {
   }
   // Stamped before it waits for the I/O thread, so the bound stays tight.
   if (envelope->sent_us() != 0) peer_clock_.Observe(from, envelope->sent_us(), received);
-  boost::asio::post(io_, [this, from, envelope] {
+  boost::asio::post(peer_strand_, [this, from, envelope] {
     switch (envelope->kind_case()) {
       case pb::PeerEnvelope::kForward:
         OnForwardRequest(from, envelope->forward());
@@ -687,7 +688,12 @@ void Service::OnTick() {
     }
   }
   if (progress) {
-    hub_->NotifyProgress(adapter_->Read([](const StateMachine& sm) { return sm.revision(); }));
+    // Under the state lock: no event newer than this revision can be dispatched
+    // between reading it and queueing the notification.
+    adapter_->Read([this](const StateMachine& sm) {
+      hub_->NotifyProgress(sm.revision());
+      return 0;
+    });
   }
 
   std::lock_guard lock(mu_);

@@ -38,6 +38,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -73,6 +74,10 @@ struct MemberInfo {
   // Learned from the member's own hello (authoritative), not relayed by another.
   bool first_hand = false;
 };
+
+// A learner may be promoted (without force) once its log holds at least 90% of
+// the leader's commit index.
+bool LearnerCaughtUp(uint64_t match, uint64_t leader_commit);
 
 struct ServiceOptions {
   std::string name;
@@ -191,6 +196,10 @@ class Service {
 
   ServiceOptions options_;
   boost::asio::io_context& io_;
+  // Peer payloads (forwards, replies) are handled one at a time in arrival
+  // order: io_ runs on several threads, and forwards of one client connection
+  // must be proposed in the order it sent them.
+  boost::asio::strand<boost::asio::io_context::executor_type> peer_strand_;
   StateAdapter* adapter_;
   WatchHub* hub_;
   SessionTracker* tracker_;

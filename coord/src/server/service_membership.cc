@@ -10,6 +10,10 @@ namespace coord::server {
 using coord::v1::Request;
 using coord::v1::Response;
 
+bool LearnerCaughtUp(uint64_t match, uint64_t leader_commit) {
+  // etcd's rule: within 10% of the leader. Integer form of match >= 0.9 * commit.
+  return match * 10 >= leader_commit * 9;
+}
 
 void Service::ProposeMembership(const Request& request, Clock::time_point deadline, Done done) {
   const uint64_t id = request.id();
@@ -47,7 +51,6 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
       cc.set_type(add.learner() ? raft::pb::CONF_ADD_LEARNER : raft::pb::CONF_ADD_VOTER);
       cc.set_node_id(member);
       cc.set_context(add.peer_address());
-      AddMember(member, MemberInfo{add.name(), add.peer_address(), add.client_address()});
       coord::v1::Member* m = ok.mutable_member_add()->mutable_member();
       m->set_id(member);
       m->set_name(add.name());
@@ -77,6 +80,22 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
         done(ErrorOutcome(id,
                           Status::NotFound("no learner named " + request.member_promote().name())));
         return;
+      }
+      if (!request.member_promote().force()) {
+        const raft::NodeStatus st = node_->GetStatus();
+        raft::Index match = 0;
+        for (const raft::FollowerProgress& p : st.raft.progress) {
+          if (p.id == member) match = p.match;
+        }
+        if (!LearnerCaughtUp(match, st.raft.commit)) {
+          done(ErrorOutcome(
+              id, Status::Conflict("learner " + request.member_promote().name() +
+                                   " has not caught up (it holds the log up to " +
+                                   std::to_string(match) + " of the leader's commit " +
+                                   std::to_string(st.raft.commit) +
+                                   "); retry once it has, or promote with force")));
+          return;
+        }
       }
       cc.set_type(raft::pb::CONF_ADD_VOTER);
       cc.set_node_id(member);
@@ -135,6 +154,19 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
     default:
       done(ErrorOutcome(id, Status::InvalidArgument("not a membership request")));
       return;
+  }
+  if (request.body_case() == Request::kMemberAdd) {
+    // Registered (name, addresses) only once the change is committed: a refused
+    // or failed add must leave no trace in the member list.
+    const auto& add = request.member_add();
+    const uint64_t member = cc.node_id();
+    const MemberInfo info{add.name(), add.peer_address(), add.client_address()};
+    node_->ProposeConfChange(cc, deadline,
+                             [this, member, info, next = on_result(ok)](raft::ProposeResult r) {
+                               if (r.status.ok()) AddMember(member, info);
+                               next(std::move(r));
+                             });
+    return;
   }
   node_->ProposeConfChange(cc, deadline, on_result(ok));
 }

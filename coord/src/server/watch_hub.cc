@@ -191,6 +191,9 @@ void WatchHub::NotifyProgress(int64_t revision) {
   std::lock_guard lock(mu_);
   for (auto& [id, w] : watches_) {
     if (!w.progress_notify) continue;
+    // Events past `revision` already went out: a progress at `revision` would
+    // tell the client it is behind what it has seen.
+    if (revision < w.next_revision - 1) continue;
     if (auto sink = w.sink.lock()) sink->Push(MakeWatchMessage(id, revision), w.text);
   }
 }

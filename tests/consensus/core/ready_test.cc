@@ -114,15 +114,21 @@ TEST(ReadyTest, GetReadyTwiceBeforeAdvanceNeitherLosesNorDuplicates) {
   ASSERT_EQ(rd2.entries.size(), 1u);  // only "a"
   EXPECT_EQ(rd2.entries[0].data(), "a");
   EXPECT_EQ(rd1.entries[0].index() + 1, rd2.entries[0].index());
-  ASSERT_EQ(rd2.committed_entries.size(), 1u);
-  EXPECT_EQ(rd2.committed_entries[0].data(), "a");
-  ASSERT_EQ(rd1.committed_entries.size(), 1u);
+  // The leader counts only what it persisted: nothing is committed yet.
+  EXPECT_TRUE(rd1.committed_entries.empty());
+  EXPECT_TRUE(rd2.committed_entries.empty());
   Persist(s, rd1);
   Persist(s, rd2);
   r.Advance(rd1);
   r.Advance(rd2);
+  ASSERT_TRUE(r.HasReady());
+  Ready rd3 = r.GetReady();
+  ASSERT_EQ(rd3.committed_entries.size(), 2u);  // the no-op and "a", once each
+  EXPECT_EQ(rd3.committed_entries[1].data(), "a");
+  Persist(s, rd3);
+  r.Advance(rd3);
   EXPECT_FALSE(r.HasReady());
-  EXPECT_EQ(r.GetStatus().applied, rd2.committed_entries[0].index());
+  EXPECT_EQ(r.GetStatus().applied, rd2.entries[0].index());
 }
 
 TEST(ReadyTest, SoftAndHardStateOnlyWhenChanged) {
@@ -144,14 +150,22 @@ TEST(ReadyTest, SoftAndHardStateOnlyWhenChanged) {
   EXPECT_EQ(rd.hard_state->vote(), 1u);
   Persist(s, rd);
   r.Advance(rd);
+  Ready committed = r.GetReady();  // the no-op, once it was persisted
+  ASSERT_TRUE(committed.hard_state);
+  Persist(s, committed);
+  r.Advance(committed);
   r.Tick();
   EXPECT_FALSE(r.HasReady());  // a heartbeat tick with no peers changes nothing
   ASSERT_TRUE(r.Propose("x").ok());
   Ready rd2 = r.GetReady();
   EXPECT_FALSE(rd2.soft_state);
-  ASSERT_TRUE(rd2.hard_state);  // commit moved
-  EXPECT_EQ(rd2.hard_state->term(), 2u);
-  EXPECT_EQ(rd2.hard_state->commit(), rd2.entries.back().index());
+  EXPECT_FALSE(rd2.hard_state);  // commit waits for "x" to be persisted
+  Persist(s, rd2);
+  r.Advance(rd2);
+  Ready rd3 = r.GetReady();
+  ASSERT_TRUE(rd3.hard_state);  // commit moved
+  EXPECT_EQ(rd3.hard_state->term(), 2u);
+  EXPECT_EQ(rd3.hard_state->commit(), rd2.entries.back().index());
 }
 
 TEST(ReadyTest, RestartKeepsTermVoteAndDoesNotReapply) {
@@ -163,9 +177,11 @@ TEST(ReadyTest, RestartKeepsTermVoteAndDoesNotReapply) {
     Raft& r = **created;
     r.Campaign();
     ASSERT_TRUE(r.Propose("x").ok());
-    Ready rd = r.GetReady();
-    Persist(s, rd);
-    r.Advance(rd);
+    while (r.HasReady()) {  // entries, then their commit once persisted
+      Ready rd = r.GetReady();
+      Persist(s, rd);
+      r.Advance(rd);
+    }
     last = r.last_index();
   }
   Config c = Base(1, {1});

@@ -345,5 +345,36 @@ TEST(Session, OwnerConnectionIsToldWhenItsSessionExpires) {
   EXPECT_TRUE(m->session().expired());
 }
 
+// Defect 9: forwards were handled on any of the leader's I/O threads, so writes
+// one connection pipelined through a follower could be applied out of order.
+TEST(Api, PipelinedWritesThroughAFollowerKeepTheirOrder) {
+  auto c = Connect(AFollower());
+  constexpr int kWrites = 300;
+  const std::string key = "/order/pipelined";
+  for (int i = 1; i <= kWrites; ++i) {
+    Request r;
+    r.set_id(static_cast<uint64_t>(1'000'000 + i));
+    r.mutable_put()->set_key(key);
+    r.mutable_put()->set_value(std::to_string(i));
+    c->SendRaw(r.SerializeAsString(), false);
+  }
+  std::map<uint64_t, int64_t> revision_of;
+  while (revision_of.size() < kWrites) {
+    auto m = c->NextAny(10s);
+    ASSERT_TRUE(m.ok()) << m.status() << " after " << revision_of.size();
+    if (!m->has_response()) continue;
+    ASSERT_TRUE(Ok(m->response())) << m->response().DebugString();
+    revision_of[m->response().id()] = m->response().header().revision();
+  }
+  int64_t last = 0;
+  for (const auto& [id, revision] : revision_of) {
+    EXPECT_GT(revision, last) << "write " << id - 1'000'000 << " applied before an earlier one";
+    last = revision;
+  }
+  Response got = Get(*c, key);
+  ASSERT_EQ(got.range().kvs_size(), 1);
+  EXPECT_EQ(got.range().kvs(0).value(), std::to_string(kWrites));
+}
+
 }  // namespace
 }  // namespace coord::test

@@ -225,12 +225,13 @@ TEST(ClientPort, SessionsPerConnectionAreCappedAndListedInPages) {
   ASSERT_TRUE(b.ok()) << b.status();
   for (int i = 0; i < kCap; ++i) ASSERT_TRUE(Ok(CreateSession(**b)));
 
-  // 10 live sessions, listed 4 at a time.
+  // 10 live sessions, listed 4 at a time (on the leader: the list is a local
+  // read, and b's creates were applied there before their replies).
   std::vector<int64_t> listed;
   Request list;
   list.mutable_session_list()->set_limit(4);
   for (int page = 0; page < 5; ++page) {
-    auto r = (*a)->Call(list);
+    auto r = (*b)->Call(list);
     ASSERT_TRUE(r.ok() && Ok(*r)) << r.status();
     for (const auto& s : r->session_list().sessions()) listed.push_back(s.session_id());
     if (!r->session_list().more()) break;

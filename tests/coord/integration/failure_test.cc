@@ -111,6 +111,17 @@ TEST(Membership, NewMemberJoinsAsLearnerCatchesUpAndIsPromoted) {
     EXPECT_TRUE(named) << "the added member is unnamed on a member that did not add it: "
                        << (l.ok() ? l->DebugString() : l.status().ToString());
   }
+  // Defect 9: a learner that has not caught up (here: not even running) is not
+  // promoted; it would raise the quorum without being able to vote.
+  {
+    Request early;
+    early.mutable_member_promote()->set_name(m.name);
+    auto r = c->Call(early);
+    ASSERT_TRUE(r.ok());
+    ASSERT_TRUE(r->has_error()) << r->DebugString();
+    EXPECT_EQ(r->error().code(), coord::v1::CONFLICT) << r->DebugString();
+    EXPECT_NE(r->error().message().find("caught up"), std::string::npos);
+  }
   ASSERT_TRUE(g_ensemble->Start(spare).ok());
   auto n = Connect(spare);
   ASSERT_TRUE(n);

@@ -200,6 +200,25 @@ TEST(WatchHubProgressTest, ProgressGoesOnlyToWatchesThatAskedForIt) {
   EXPECT_EQ(s.size(), 1u);
 }
 
+// Defect 9: the service read the revision, then notified outside the state lock,
+// so a notification could follow newer events and go backwards.
+TEST_F(WatchHubTest, ProgressNeverGoesBehindDeliveredEvents) {
+  auto sink = std::make_shared<FakeSink>(1);
+  coord::v1::WatchCreateRequest req;
+  req.set_key("/pp");
+  req.set_progress_notify(true);
+  Create(sink, 1, req);
+  Apply(PutCmd("/pp", "a"));
+  Apply(PutCmd("/pp", "b"));
+  hub_.NotifyProgress(1);  // read before the second put was dispatched
+  hub_.NotifyProgress(2);
+  auto out = sink->Drain();
+  ASSERT_EQ(out.size(), 4u);  // reply, two events, one progress
+  EXPECT_EQ(out[2].watch().revision(), 2);
+  EXPECT_EQ(out[3].watch().events_size(), 0);
+  EXPECT_EQ(out[3].watch().revision(), 2);
+}
+
 TEST(WatchHubProgressTest, CancelAllTellsEveryWatcherWhy) {
   WatchHub hub(WatchHubOptions{});
   StateAdapter adapter({}, &hub, nullptr);

@@ -71,8 +71,13 @@ struct Config {
   bool check_quorum = true;
   // Lease reads: ReadIndex requests are answered at once by a leader that has
   // heard from a quorum within the election timeout, without a heartbeat round.
-  // Correct only if clocks drift less than the election timeout; needs
-  // check_quorum. Off by default.
+  // Needs check_quorum. Off by default, because the lease is counted in this
+  // member's ticks and is safe only if (1) every member's ticks run at the same
+  // rate to within one tick per election timeout, and (2) no member stops
+  // ticking while time passes for the others: a leader paused (SIGSTOP, a VM
+  // freeze, swap) for longer than the lease resumes believing it, while the
+  // others may have elected a new leader, and then serves a stale read. ReadIndex
+  // (the default) assumes nothing about time. See docs/decisions.md D49.
   bool lease_reads = false;
 
   // Flow control, per follower: at most max_inflight_msgs APPEND messages and
