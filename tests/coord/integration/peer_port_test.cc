@@ -16,6 +16,7 @@
 #include "coord/server/server.h"
 #include "raft.pb.h"
 #include "test_util.h"
+#include "peer.pb.h"
 #include "transport/peer_auth.h"
 
 namespace coord::test {
@@ -246,6 +247,63 @@ TEST(PeerPort, AnnouncedFrameLengthsCostNoMemory) {
   const uint64_t after = ResidentBytes(e.member(victim).pid);
   EXPECT_LT(after, before + (uint64_t{100} << 20))
       << "member grew from " << before << " to " << after << " bytes";
+}
+
+// A forward as the follower `from` would send it, stamped `sent` and giving up
+// at `expiry` (both on this host's steady clock, which every process shares).
+raft::pb::PeerFrame ForwardFrame(uint64_t from, uint64_t cluster_id, uint64_t forward_id,
+                                 const std::string& key, std::chrono::steady_clock::time_point sent,
+                                 std::chrono::steady_clock::time_point expiry) {
+  const auto us = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  };
+  server::pb::PeerEnvelope envelope;
+  envelope.set_sent_us(us(sent));
+  server::pb::ForwardRequest* f = envelope.mutable_forward();
+  f->set_forward_id(forward_id);
+  f->mutable_request()->mutable_put()->set_key(key);
+  f->mutable_request()->mutable_put()->set_value("v");
+  f->set_timeout_ms(5000);
+  f->set_expiry_us(us(expiry));
+  raft::pb::PeerFrame frame;
+  frame.set_from(from);
+  frame.set_cluster_id(cluster_id);
+  frame.set_app(envelope.SerializeAsString());
+  return frame;
+}
+
+// Defect 4: a forward held up in the network used to be proposed with a fresh
+// deadline when it finally arrived, long after its client was told it failed.
+// Here a follower's forward arrives a second after its origin gave up: the leader
+// drops it (counted) and never applies it, while a timely one is applied.
+TEST(PeerPort, AForwardThatArrivesAfterItsDeadlineIsNeverApplied) {
+  Ensemble e(3, 30);
+  ASSERT_TRUE(e.StartAll().ok());
+  auto leader = e.WaitStableLeader(20s);
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  const int follower = (*leader + 1) % 3;
+  const uint64_t cluster = server::ClusterIdFromToken("coord");
+  ExpectWritable(e, follower, "/fwd/warmup");  // the leader has sampled the follower's clock
+
+  RawPeer peer(e.member(*leader).peer_address);
+  ASSERT_TRUE(peer.ok());
+  ASSERT_TRUE(peer.Handshake(IdOf(e, follower), IdOf(e, *leader), cluster, "coord"));
+  const auto now = std::chrono::steady_clock::now();
+  ASSERT_TRUE(peer.WriteFrame(
+      ForwardFrame(IdOf(e, follower), cluster, 9'000'001, "/fwd/late", now - 2s, now - 1s)));
+  ASSERT_TRUE(peer.WriteFrame(
+      ForwardFrame(IdOf(e, follower), cluster, 9'000'002, "/fwd/timely", now, now + 5s)));
+
+  auto c = WsClient::Connect(e.member(*leader).client_address);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (Get(**c, "/fwd/timely").range().kvs_size() == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);  // poll interval
+  }
+  EXPECT_EQ(Get(**c, "/fwd/timely").range().kvs_size(), 1) << "the timely forward was applied";
+  EXPECT_EQ(Get(**c, "/fwd/late").range().kvs_size(), 0) << "the late forward must never apply";
+  EXPECT_GE(Metric(e, *leader, "coord_forwards_expired_total"), 1);
 }
 
 }  // namespace
