@@ -95,9 +95,13 @@ TEST(SnapshotPushes, AGrantAndALeaderChangeMadeWhileAFollowerIsFrozenStillArrive
       20s);
   EXPECT_TRUE(changed.has_value()) << "the observer never heard of the new leader";
   // The follower took the install path: the pushes were re-derived, not applied.
-  std::ifstream in(e.log_path(follower));
-  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(log.find("installed snapshot"), std::string::npos)
+  // (Its log line is written after the restore, so after the pushes it caused.)
+  const auto installed = [&] {
+    std::ifstream in(e.log_path(follower));
+    const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return log.find("installed snapshot") != std::string::npos;
+  };
+  EXPECT_TRUE(WaitFor(installed, 10s))
       << "the follower caught up from the log; the test did not force an install";
 }
 
