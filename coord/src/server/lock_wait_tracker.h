@@ -20,13 +20,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "coord/server/state_machine.h"
+#include "server/deadline_set.h"
 #include "state.pb.h"
 
 namespace coord::server {
@@ -36,7 +34,7 @@ class LockWaitTracker {
   using Clock = std::chrono::steady_clock;
 
   explicit LockWaitTracker(std::chrono::milliseconds retry = std::chrono::milliseconds(1000))
-      : retry_(retry) {}
+      : waits_(retry) {}
 
   void Activate(const std::vector<LockWaitState>& waits, Clock::time_point now);
   void Deactivate();
@@ -52,16 +50,11 @@ class LockWaitTracker {
   size_t size() const;
 
  private:
-  struct Entry {
+  struct Wait {
     std::string name;
     int64_t session = 0;
-    Clock::time_point deadline;
-    std::optional<Clock::time_point> proposed_at;
   };
-  const std::chrono::milliseconds retry_;
-  mutable std::mutex mu_;
-  bool active_ = false;
-  std::map<uint64_t, Entry> waits_;  // by acquire_index
+  DeadlineSet<uint64_t, Wait> waits_;  // by acquire_index
 };
 
 }  // namespace coord::server

@@ -17,17 +17,16 @@
 //   * Deactivate() when leadership is lost.
 //
 // Thread-safety: all methods are thread-safe (the apply thread reports renewals,
-// the server's timer asks for expiries).
+// the server's timer asks for expiries); the deadlines are a DeadlineSet.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <vector>
 
 #include "coord/server/state_machine.h"
+#include "server/deadline_set.h"
 #include "state.pb.h"
 
 namespace coord::server {
@@ -37,7 +36,7 @@ class SessionTracker {
   using Clock = std::chrono::steady_clock;
 
   explicit SessionTracker(std::chrono::milliseconds retry = std::chrono::milliseconds(1000))
-      : retry_(retry) {}
+      : sessions_(retry) {}
 
   void Activate(const std::vector<SessionState>& sessions, Clock::time_point now);
   void Deactivate();
@@ -56,19 +55,14 @@ class SessionTracker {
   size_t size() const;
 
  private:
-  struct Entry {
-    Clock::time_point deadline;
+  struct Record {
     uint64_t renewed_index = 0;
-    std::optional<Clock::time_point> proposed_at;  // of a SessionExpire
     std::chrono::milliseconds ttl{0};
     // When the state last learned this session's remaining time (renewal,
     // checkpoint, or this leader's start, which read it from the state).
     Clock::time_point recorded_at;
   };
-  const std::chrono::milliseconds retry_;
-  mutable std::mutex mu_;
-  bool active_ = false;
-  std::map<int64_t, Entry> sessions_;
+  DeadlineSet<int64_t, Record> sessions_;
 };
 
 }  // namespace coord::server

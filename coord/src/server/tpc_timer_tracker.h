@@ -20,12 +20,10 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
-#include <mutex>
-#include <optional>
 #include <vector>
 
 #include "coord/server/state_machine.h"
+#include "server/deadline_set.h"
 #include "state.pb.h"
 
 namespace coord::server {
@@ -35,7 +33,7 @@ class TpcTimerTracker {
   using Clock = std::chrono::steady_clock;
 
   explicit TpcTimerTracker(std::chrono::milliseconds retry = std::chrono::milliseconds(1000))
-      : retry_(retry) {}
+      : timers_(retry) {}
 
   void Activate(const std::vector<TpcTimer>& timers, Clock::time_point now);
   void Deactivate();
@@ -50,15 +48,7 @@ class TpcTimerTracker {
   size_t size() const;
 
  private:
-  struct Entry {
-    TpcTimerKind kind = TpcTimerKind::kTimeout;
-    Clock::time_point deadline;
-    std::optional<Clock::time_point> proposed_at;
-  };
-  const std::chrono::milliseconds retry_;
-  mutable std::mutex mu_;
-  bool active_ = false;
-  std::map<uint64_t, Entry> timers_;  // by txn id
+  DeadlineSet<uint64_t, TpcTimerKind> timers_;  // by txn id
 };
 
 }  // namespace coord::server
