@@ -253,21 +253,31 @@ TEST(ClientLock, QueuedWaiterSurvivesAReconnect) {
   EXPECT_TRUE(b.held());
 }
 
+// Two clients, each with a 60 s session (long enough that only a release, never
+// the session's end, can free the lock in a test) and a Lock on one fresh name.
+struct TwoHolders {
+  explicit TwoHolders(const std::string& prefix)
+      : a_client(NewClient()),
+        b_client(NewClient()),
+        sa(NewSession(*a_client, 60s)),
+        sb(NewSession(*b_client, 60s)),
+        name(Fresh(prefix)) {}
+  std::unique_ptr<Client> a_client, b_client;
+  std::unique_ptr<Session> sa, sb;
+  std::string name;
+};
+
 // Defect: an unlock whose release was lost left the session holding the lock
 // (held() false) until the session ended. The release is now retried in the
 // background, so another client gets the lock long before the 60 s session would end.
 TEST(ClientLock, AnUnlockThatTimesOutIsRetriedInTheBackground) {
-  auto a_client = NewClient();
-  auto b_client = NewClient();
-  auto sa = NewSession(*a_client, 60s);
-  auto sb = NewSession(*b_client, 60s);
-  ASSERT_TRUE(sa && sb);
-  const std::string name = Fresh("/locks/unlock-lost");
-  Lock a(*sa, name);
-  Lock b(*sb, name);
+  TwoHolders h("/locks/unlock-lost");
+  ASSERT_TRUE(h.sa && h.sb);
+  Lock a(*h.sa, h.name);
+  Lock b(*h.sb, h.name);
   ASSERT_TRUE(a.try_lock()) << a.last_error();
   const int64_t a_token = a.token();
-  a_client->TEST_LoseNextWrite(coord::v1::Request::kLockRelease, /*reply=*/false);
+  h.a_client->TEST_LoseNextWrite(coord::v1::Request::kLockRelease, /*reply=*/false);
   a.unlock();
   EXPECT_EQ(a.last_error().code(), StatusCode::kTimeout) << a.last_error();
   EXPECT_FALSE(a.held());
@@ -284,15 +294,11 @@ TEST(ClientLock, AnUnlockThatTimesOutIsRetriedInTheBackground) {
 // Defect: a try_lock applied by the ensemble whose reply was lost returned false
 // and kept the grant. Whatever it got is now released in the background.
 TEST(ClientLock, ATryLockWhoseReplyIsLostDoesNotKeepTheGrant) {
-  auto a_client = NewClient();
-  auto b_client = NewClient();
-  auto sa = NewSession(*a_client, 60s);
-  auto sb = NewSession(*b_client, 60s);
-  ASSERT_TRUE(sa && sb);
-  const std::string name = Fresh("/locks/try-reply-lost");
-  Lock a(*sa, name);
-  Lock b(*sb, name);
-  a_client->TEST_LoseNextWrite(coord::v1::Request::kLockAcquire, /*reply=*/true);
+  TwoHolders h("/locks/try-reply-lost");
+  ASSERT_TRUE(h.sa && h.sb);
+  Lock a(*h.sa, h.name);
+  Lock b(*h.sb, h.name);
+  h.a_client->TEST_LoseNextWrite(coord::v1::Request::kLockAcquire, /*reply=*/true);
   EXPECT_FALSE(a.try_lock());
   EXPECT_EQ(a.last_error().code(), StatusCode::kTimeout) << a.last_error();
   EXPECT_FALSE(a.held());

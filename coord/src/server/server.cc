@@ -26,6 +26,14 @@
 
 namespace coord::server {
 
+namespace {
+// LevelDB's files outside its table cache (log, manifest, lock, info log) and
+// snapshot files being written or read.
+constexpr uint64_t kStorageNonTableDescriptors = 16;
+// Members that may join after start, for the peer descriptor reserve.
+constexpr uint64_t kMembersAddedLater = 8;
+}  // namespace
+
 class Server::Impl {
  public:
   explicit Impl(ServerOptions options)
@@ -44,6 +52,10 @@ class Server::Impl {
   ServerOptions options_;
   uint64_t member_id_ = 0;
   std::unique_ptr<DirLock> lock_;
+  // Descriptors kept out of the client connection cap, from the storage and
+  // transport options Open() used (see descriptor_budget.h).
+  uint64_t storage_descriptors_ = 0;
+  uint64_t peer_descriptors_ = 0;
   WatchHub hub_;
   SessionTracker tracker_;
   LockWaitTracker lock_tracker_;
@@ -98,6 +110,8 @@ Status Server::Impl::Open() {
   storage_options.dir = (std::filesystem::path(o.data_dir) / "raft").string();
   auto storage = raft::LevelDbStorage::Open(storage_options);
   if (!storage.ok()) return storage.status();
+  storage_descriptors_ =
+      static_cast<uint64_t>(storage_options.max_open_files) + kStorageNonTableDescriptors;
 
   raft::TcpTransportOptions transport_options;
   transport_options.self_id = member_id_;
@@ -106,6 +120,10 @@ Status Server::Impl::Open() {
   // The token is the secret the peer handshake proves knowledge of.
   transport_options.secret = o.cluster_token;
   auto transport = std::make_unique<raft::TcpTransport>(transport_options);
+  // One inbound and one outbound connection per member, room for members added
+  // later, and the handshakes in progress.
+  peer_descriptors_ = transport_options.max_pending_handshakes +
+                      2 * (o.initial_cluster.size() + kMembersAddedLater);
   raft::TcpTransport* peer_transport = transport.get();  // owned by the node, which outlives use
 
   ServiceOptions service_options;
@@ -160,13 +178,8 @@ Status Server::Impl::Start() {
   if (started_) return Status::InvalidArgument("server already started");
   started_ = true;
   // Client sockets must never take the descriptors storage and peers need.
-  const raft::LevelDbStorageOptions storage_defaults;
-  const raft::TcpTransportOptions transport_defaults;
-  const uint64_t storage_files = static_cast<uint64_t>(storage_defaults.max_open_files) + 16;
-  const uint64_t peer_connections =
-      transport_defaults.max_pending_handshakes + 2 * (options_.initial_cluster.size() + 8);
-  auto budget =
-      ReserveDescriptors(options_.limits.max_connections, storage_files, peer_connections);
+  auto budget = ReserveDescriptors(options_.limits.max_connections, storage_descriptors_,
+                                   peer_descriptors_);
   if (!budget.ok()) return budget.status();
   if (budget->client_connections < options_.limits.max_connections) {
     spdlog::warn(

@@ -323,16 +323,25 @@ std::vector<SessionState> StateMachine::Sessions() const {
   return out;
 }
 
+namespace {
+
+coord::v1::SessionInfo SessionInfoOf(int64_t id, const Session& s, bool with_keys) {
+  coord::v1::SessionInfo info;
+  info.set_session_id(id);
+  info.set_ttl_ms(s.ttl_ms);
+  info.set_remaining_ms(s.remaining_ms);
+  if (with_keys) {
+    for (const std::string& key : s.keys) info.add_keys(key);
+  }
+  return info;
+}
+
+}  // namespace
+
 coord::v1::SessionListResponse StateMachine::ListSessions(bool with_keys) const {
   coord::v1::SessionListResponse out;
   for (const auto& [id, s] : impl_->sessions_.sessions()) {
-    coord::v1::SessionInfo* info = out.add_sessions();
-    info->set_session_id(id);
-    info->set_ttl_ms(s.ttl_ms);
-    info->set_remaining_ms(s.remaining_ms);
-    if (with_keys) {
-      for (const std::string& key : s.keys) info->add_keys(key);
-    }
+    *out.add_sessions() = SessionInfoOf(id, s, with_keys);
   }
   return out;
 }
@@ -345,13 +354,13 @@ coord::v1::SessionListResponse StateMachine::ListSessions(
   const auto& sessions = impl_->sessions_.sessions();
   size_t bytes = 0;
   for (auto it = sessions.upper_bound(request.after_session_id()); it != sessions.end(); ++it) {
-    coord::v1::SessionInfo info;
-    info.set_session_id(it->first);
-    info.set_ttl_ms(it->second.ttl_ms);
-    info.set_remaining_ms(it->second.remaining_ms);
-    for (const std::string& key : it->second.keys) info.add_keys(key);
+    if (out.sessions_size() >= limit) {
+      out.set_more(true);
+      break;
+    }
+    coord::v1::SessionInfo info = SessionInfoOf(it->first, it->second, /*with_keys=*/true);
     const size_t size = info.ByteSizeLong();
-    if (out.sessions_size() >= limit || (out.sessions_size() > 0 && bytes + size > max_bytes)) {
+    if (out.sessions_size() > 0 && bytes + size > max_bytes) {
       out.set_more(true);
       break;
     }

@@ -10,8 +10,6 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "test_util.h"
@@ -90,13 +88,6 @@ size_t CountEnded(std::vector<std::unique_ptr<RawSocket>>& sockets,
     }
   }
   return count;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 size_t CountOccurrences(const std::string& text, const std::string& needle) {

@@ -3,8 +3,6 @@
 // they would have caused; what its connections wait for is re-derived from the
 // restored state (PushRegistry::Resync, unit-tested in push_registry_test). This test
 // freezes a follower while its waiter is granted and its observed election changes.
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include "lock_util.h"
@@ -97,9 +95,7 @@ TEST(SnapshotPushes, AGrantAndALeaderChangeMadeWhileAFollowerIsFrozenStillArrive
   // The follower took the install path: the pushes were re-derived, not applied.
   // (Its log line is written after the restore, so after the pushes it caused.)
   const auto installed = [&] {
-    std::ifstream in(e.log_path(follower));
-    const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return log.find("installed snapshot") != std::string::npos;
+    return ReadFile(e.log_path(follower)).find("installed snapshot") != std::string::npos;
   };
   EXPECT_TRUE(WaitFor(installed, 10s))
       << "the follower caught up from the log; the test did not force an install";

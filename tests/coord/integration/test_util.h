@@ -36,6 +36,8 @@ std::string HttpGet(const std::string& address, const std::string& target, int* 
 double Metric(const Ensemble& e, int i, const std::string& name);
 // Resident memory of a process.
 uint64_t ResidentBytes(pid_t pid);
+// The whole content of a file ("" if it cannot be read), e.g. a member's log.
+std::string ReadFile(const std::string& path);
 
 // Polls `pred` every 50 ms until it holds or `timeout` passes.
 template <typename Pred>
