@@ -276,8 +276,12 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
     case Request::kSessionList: {
       Response r = adapter_->Read([&](const StateMachine& sm) {
         Response out;
-        *out.mutable_session_list() =
-            sm.ListSessions(request.session_list(), options_.max_response_bytes / 2);
+        auto page = sm.ListSessions(request.session_list(), options_.max_response_bytes / 2);
+        if (page.ok()) {
+          *out.mutable_session_list() = std::move(*page);
+        } else {
+          *out.mutable_error() = ApiError(page.status(), "");
+        }
         out.mutable_header()->set_revision(sm.revision());
         out.mutable_header()->set_compacted_revision(sm.compacted_revision());
         return out;

@@ -346,8 +346,12 @@ coord::v1::SessionListResponse StateMachine::ListSessions(bool with_keys) const 
   return out;
 }
 
-coord::v1::SessionListResponse StateMachine::ListSessions(
+Result<coord::v1::SessionListResponse> StateMachine::ListSessions(
     const coord::v1::SessionListRequest& request, size_t max_bytes) const {
+  if (request.limit() < 0) return Status::InvalidArgument("limit must not be negative");
+  if (request.after_session_id() < 0) {
+    return Status::InvalidArgument("after_session_id must not be negative");
+  }
   coord::v1::SessionListResponse out;
   int64_t limit = request.limit() <= 0 ? kDefaultSessionPage : request.limit();
   limit = std::min(limit, kMaxSessionPage);

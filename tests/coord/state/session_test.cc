@@ -183,29 +183,36 @@ TEST(SessionTest, SessionListIsPagedByIdCountAndBytes) {
   d.Apply(PutCmd("/owned", std::string(100, 'k'), 3));
   pb::SessionListRequest req;
   req.set_limit(5);
-  pb::SessionListResponse page = d.sm.ListSessions(req, 1 << 20);
+  pb::SessionListResponse page = *d.sm.ListSessions(req, 1 << 20);
   ASSERT_EQ(page.sessions_size(), 5);
   EXPECT_EQ(page.sessions(0).session_id(), 1);
   EXPECT_EQ(page.sessions(2).keys(0), "/owned");
   EXPECT_TRUE(page.more());
   req.set_after_session_id(page.sessions(4).session_id());
-  page = d.sm.ListSessions(req, 1 << 20);
+  page = *d.sm.ListSessions(req, 1 << 20);
   ASSERT_EQ(page.sessions_size(), 5);
   EXPECT_EQ(page.sessions(0).session_id(), 6);
   req.set_after_session_id(10);
-  page = d.sm.ListSessions(req, 1 << 20);
+  page = *d.sm.ListSessions(req, 1 << 20);
   ASSERT_EQ(page.sessions_size(), 2);
   EXPECT_FALSE(page.more());
   // No limit: the default page; a small byte budget: fewer, but never none.
   pb::SessionListRequest all;
-  EXPECT_EQ(d.sm.ListSessions(all, 1 << 20).sessions_size(), 12);
-  page = d.sm.ListSessions(all, 30);
+  EXPECT_EQ(d.sm.ListSessions(all, 1 << 20)->sessions_size(), 12);
+  page = *d.sm.ListSessions(all, 30);
   EXPECT_GE(page.sessions_size(), 1);
   EXPECT_LT(page.sessions_size(), 12);
   EXPECT_TRUE(page.more());
-  page = d.sm.ListSessions(all, 1);
+  page = *d.sm.ListSessions(all, 1);
   EXPECT_EQ(page.sessions_size(), 1);
   EXPECT_TRUE(page.more());
+  // A negative limit or start is an error, as for ranges.
+  pb::SessionListRequest bad;
+  bad.set_limit(-1);
+  EXPECT_EQ(d.sm.ListSessions(bad, 1 << 20).status().code(), StatusCode::kInvalidArgument);
+  bad.set_limit(0);
+  bad.set_after_session_id(-5);
+  EXPECT_EQ(d.sm.ListSessions(bad, 1 << 20).status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -381,11 +381,12 @@ class StateMachine {
   // One page of it (SessionListRequest): ids above request.after_session_id, at
   // most request.limit (0: kDefaultSessionPage, capped at kMaxSessionPage) and at
   // most `max_bytes` of encoded sessions (always at least one); `more` is set when
-  // sessions are left.
+  // sessions are left. Errors: kInvalidArgument for a negative limit or
+  // after_session_id, as for ranges.
   static constexpr int64_t kDefaultSessionPage = 1000;
   static constexpr int64_t kMaxSessionPage = 10'000;
-  coord::v1::SessionListResponse ListSessions(const coord::v1::SessionListRequest& request,
-                                              size_t max_bytes) const;
+  Result<coord::v1::SessionListResponse> ListSessions(
+      const coord::v1::SessionListRequest& request, size_t max_bytes) const;
 
   // ---- Locks and elections (reads) ----
 
