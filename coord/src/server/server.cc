@@ -65,6 +65,7 @@ class Server::Impl {
   boost::asio::io_context io_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<raft::Node> node_;
+  std::unique_ptr<NodeRaftHost> raft_host_;  // the service's view of node_
   std::shared_ptr<HttpListener> listener_;
   std::vector<std::thread> threads_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
@@ -139,13 +140,10 @@ Status Server::Impl::Open() {
   service_options.max_sessions_per_connection = o.limits.max_sessions_per_connection;
   service_ =
       std::make_unique<Service>(service_options, io_, &adapter_, &hub_, &tracker_, &metrics_);
-  adapter_.set_on_sessions_expired(
-      [svc = service_.get()](const std::vector<int64_t>& ids) { svc->OnSessionsExpired(ids); });
   service_->set_lock_wait_tracker(&lock_tracker_);
   service_->set_tpc_timer_tracker(&tpc_tracker_);
   service_->set_peer_stats([peer_transport] { return peer_transport->stats(); });
-  adapter_.set_on_applied([svc = service_.get()](const ApplyResult& r) { svc->OnApplied(r); });
-  adapter_.set_on_restored([svc = service_.get()](const StateMachine& sm) { svc->OnRestored(sm); });
+  service_->ListenToAdapter();
 
   raft::NodeOptions node_options;
   node_options.raft.id = member_id_;
@@ -170,7 +168,8 @@ Status Server::Impl::Open() {
                                  &adapter_);
   if (!node.ok()) return node.status();
   node_ = std::move(*node);
-  service_->set_node(node_.get());
+  raft_host_ = std::make_unique<NodeRaftHost>(node_.get());
+  service_->set_raft_host(raft_host_.get());
   return Status::Ok();
 }
 

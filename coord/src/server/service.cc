@@ -113,6 +113,13 @@ Service::Service(ServiceOptions options, boost::asio::io_context& io, StateAdapt
 
 Service::~Service() { Stop(); }
 
+void Service::ListenToAdapter() {
+  adapter_->set_on_applied([this](const ApplyResult& r) { OnApplied(r); });
+  adapter_->set_on_sessions_expired(
+      [this](const std::vector<int64_t>& ids) { OnSessionsExpired(ids); });
+  adapter_->set_on_restored([this](const StateMachine& sm) { OnRestored(sm); });
+}
+
 void Service::set_client_address(const std::string& address) {
   std::lock_guard lock(mu_);
   options_.client_address = address;
@@ -153,7 +160,7 @@ std::string Service::NameOf(raft::NodeId id) const {
 }
 
 void Service::FillHeader(Response* response) const {
-  const raft::NodeStatus st = node_->GetStatus();
+  const raft::NodeStatus st = raft_->GetStatus();
   response->mutable_header()->set_raft_term(st.raft.term);
   response->mutable_header()->set_member_id(options_.member_id);
 }
@@ -175,7 +182,7 @@ Outcome Service::ErrorOutcome(uint64_t id, const Status& status, bool retryable)
   Outcome o;
   o.response.set_id(id);
   std::string hint;
-  if (node_ != nullptr) hint = ClientAddressOf(node_->GetStatus().leader);
+  if (raft_ != nullptr) hint = ClientAddressOf(raft_->GetStatus().leader);
   *o.response.mutable_error() = ApiError(status, hint);
   o.retryable = retryable;
   return o;
@@ -327,7 +334,7 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
 
 void Service::SubmitLeaderOnly(const Request& request, Clock::time_point deadline, bool forwarded,
                                Done done) {
-  const raft::NodeStatus st = node_->GetStatus();
+  const raft::NodeStatus st = raft_->GetStatus();
   if (!st.error.ok() || !st.running) {
     done(ErrorOutcome(request.id(),
                       Status::Unavailable("member is not serving: " + st.error.ToString())));
@@ -366,7 +373,7 @@ void Service::ProposeWrite(const Request& request, Clock::time_point deadline, D
   const std::string data = EncodeCommand(CommandFromRequest(request));
   const auto start = Clock::now();
   const uint64_t id = request.id();
-  node_->Propose(data, deadline, [this, id, start, done](raft::ProposeResult r) {
+  raft_->Propose(data, deadline, [this, id, start, done](raft::ProposeResult r) {
     metrics_->ObserveProposal(Clock::now() - start);
     if (r.status.ok()) {
       Outcome o;
@@ -405,11 +412,11 @@ void Service::Forward(raft::NodeId leader, const Request& request, Clock::time_p
 
 void Service::SendToPeer(raft::NodeId to, pb::PeerEnvelope* envelope) {
   envelope->set_sent_us(PeerClock::NowMicros());
-  node_->SendApp(to, envelope->SerializeAsString());
+  raft_->SendApp(to, envelope->SerializeAsString());
 }
 
 void Service::LinearizableRead(const Request& request, Clock::time_point deadline, Done done) {
-  node_->ReadIndex(deadline, [this, request, deadline, done](raft::ReadResult r) {
+  raft_->ReadIndex(deadline, [this, request, deadline, done](raft::ReadResult r) {
     if (r.status.ok()) {
       done(Outcome{LocalRead(request), false});
       return;
@@ -427,7 +434,7 @@ void Service::LinearizableRead(const Request& request, Clock::time_point deadlin
 
 void Service::AfterReadIndex(const std::shared_ptr<ClientSink>& sink, const Request& request,
                              bool text, Clock::time_point deadline, std::function<void()> f) {
-  node_->ReadIndex(deadline, [this, sink, request, text, deadline, f](raft::ReadResult r) {
+  raft_->ReadIndex(deadline, [this, sink, request, text, deadline, f](raft::ReadResult r) {
     if (r.status.ok()) {
       f();
       return;
@@ -518,7 +525,7 @@ void Service::OnPeerPayload(raft::NodeId from, std::string payload) {
         // learned from a leader that lost office right after member_add still
         // spreads. Relayed information never overrides what a member said about
         // itself.
-        const bool from_leader = node_->GetStatus().leader == from;
+        const bool from_leader = raft_->GetStatus().leader == from;
         std::lock_guard lock(mu_);
         members_[from].first_hand = true;
         for (const pb::KnownMember& k : h.known()) {
@@ -581,7 +588,7 @@ void Service::OnTick() {
     if (stopped_) return;
   }
   const auto now = Clock::now();
-  const raft::NodeStatus st = node_->GetStatus();
+  const raft::NodeStatus st = raft_->GetStatus();
   const bool is_leader = st.raft.role == raft::Role::kLeader && st.error.ok();
   bool became_leader = false, lost_leadership = false;
   {
@@ -620,8 +627,8 @@ void Service::OnTick() {
     if (tpc_tracker_ != nullptr) tpc_tracker_->Deactivate();
   }
   if (is_leader) {
-    auto propose = [this](const coord::state::Command& c) {
-      node_->Propose(EncodeCommand(c), [](raft::ProposeResult r) {
+    auto propose = [this, now](const coord::state::Command& c) {
+      raft_->Propose(EncodeCommand(c), now + options_.default_timeout, [](raft::ProposeResult r) {
         if (!r.status.ok()) spdlog::debug("server: leader command failed: {}", r.status.ToString());
       });
     };
@@ -687,7 +694,7 @@ void Service::OnTick() {
     const std::string payload = envelope.SerializeAsString();
     for (auto ids : {st.raft.conf_state.voters(), st.raft.conf_state.learners()}) {
       for (uint64_t id : ids) {
-        if (id != options_.member_id) node_->SendApp(id, payload);
+        if (id != options_.member_id) raft_->SendApp(id, payload);
       }
     }
   }

@@ -48,7 +48,6 @@
 #include <string>
 
 #include "coord.pb.h"
-#include "coord/consensus/node.h"
 #include "coord/consensus/tcp_transport.h"
 #include "coord/server/server.h"
 #include "peer.pb.h"
@@ -58,6 +57,7 @@
 #include "server/peer_clock.h"
 #include "server/proposal_outcome.h"
 #include "server/push_registry.h"
+#include "server/raft_host.h"
 #include "server/lock_wait_tracker.h"
 #include "server/tpc_timer_tracker.h"
 #include "server/metrics.h"
@@ -96,14 +96,17 @@ class Service {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // All pointers are borrowed and must outlive the service. `node` may be set
-  // later with set_node() (it is created after the service, which handles its
-  // peer payloads).
+  // All pointers are borrowed and must outlive the service. The Raft host is set
+  // later with set_raft_host() (the node is created after the service, which
+  // handles its peer payloads), before Start() or any request.
   Service(ServiceOptions options, boost::asio::io_context& io, StateAdapter* adapter, WatchHub* hub,
           SessionTracker* tracker, Metrics* metrics);
   ~Service();
 
-  void set_node(raft::Node* node) { node_ = node; }
+  void set_raft_host(RaftHost* raft) { raft_ = raft; }
+  // Subscribes to the adapter's apply, session-expiry and restore callbacks
+  // (OnApplied, OnSessionsExpired, OnRestored). Once, before the node starts.
+  void ListenToAdapter();
   // Optional (set before Start): the leader's lock wait deadlines; borrowed.
   void set_lock_wait_tracker(LockWaitTracker* tracker) { lock_tracker_ = tracker; }
   // Optional (set before Start): the leader's 2PC timers; borrowed.
@@ -204,7 +207,7 @@ class Service {
   WatchHub* hub_;
   SessionTracker* tracker_;
   Metrics* metrics_;
-  raft::Node* node_ = nullptr;
+  RaftHost* raft_ = nullptr;
   LockWaitTracker* lock_tracker_ = nullptr;
   TpcTimerTracker* tpc_tracker_ = nullptr;
   std::function<raft::TcpTransport::Stats()> peer_stats_;

@@ -67,7 +67,7 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
       const uint64_t member = MemberIdFromName(request.member_promote().name());
       // Only a learner can be promoted: promoting an unknown name would add a
       // voter that does not exist and silently raise the quorum.
-      const raft::pb::ConfState conf = node_->GetStatus().raft.conf_state;
+      const raft::pb::ConfState conf = raft_->GetStatus().raft.conf_state;
       const auto has = [member](const auto& ids) {
         return std::find(ids.begin(), ids.end(), member) != ids.end();
       };
@@ -82,7 +82,7 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
         return;
       }
       if (!request.member_promote().force()) {
-        const raft::NodeStatus st = node_->GetStatus();
+        const raft::NodeStatus st = raft_->GetStatus();
         raft::Index match = 0;
         for (const raft::FollowerProgress& p : st.raft.progress) {
           if (p.id == member) match = p.match;
@@ -113,7 +113,7 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
         return;
       }
       const uint64_t member = MemberIdFromName(request.member_remove().name());
-      const raft::pb::ConfState conf = node_->GetStatus().raft.conf_state;
+      const raft::pb::ConfState conf = raft_->GetStatus().raft.conf_state;
       const auto has = [member](const auto& ids) {
         return std::find(ids.begin(), ids.end(), member) != ids.end();
       };
@@ -128,7 +128,7 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
       break;
     }
     case Request::kTransferLeadership: {
-      const raft::NodeStatus st = node_->GetStatus();
+      const raft::NodeStatus st = raft_->GetStatus();
       raft::NodeId target = raft::kNoNode;
       if (!request.transfer_leadership().name().empty()) {
         target = MemberIdFromName(request.transfer_leadership().name());
@@ -148,7 +148,7 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
       }
       ok.mutable_transfer_leadership();
       // A transfer that did not finish changed nothing the client must know of.
-      node_->TransferLeadership(target, [finish, ok](Status s) { finish(NotServed(s), ok); });
+      raft_->TransferLeadership(target, [finish, ok](Status s) { finish(NotServed(s), ok); });
       return;
     }
     default:
@@ -161,14 +161,14 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
     const auto& add = request.member_add();
     const uint64_t member = cc.node_id();
     const MemberInfo info{add.name(), add.peer_address(), add.client_address()};
-    node_->ProposeConfChange(cc, deadline,
+    raft_->ProposeConfChange(cc, deadline,
                              [this, member, info, next = on_result(ok)](raft::ProposeResult r) {
                                if (r.status.ok()) AddMember(member, info);
                                next(std::move(r));
                              });
     return;
   }
-  node_->ProposeConfChange(cc, deadline, on_result(ok));
+  raft_->ProposeConfChange(cc, deadline, on_result(ok));
 }
 
 }  // namespace coord::server

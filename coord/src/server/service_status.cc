@@ -11,7 +11,7 @@ namespace coord::server {
 using coord::v1::Response;
 
 Response Service::MemberList(uint64_t id) const {
-  const raft::NodeStatus st = node_->GetStatus();
+  const raft::NodeStatus st = raft_->GetStatus();
   Response r;
   r.set_id(id);
   auto add = [&](uint64_t member, bool learner) {
@@ -34,7 +34,7 @@ Response Service::MemberList(uint64_t id) const {
 }
 
 Response Service::StatusResponse(uint64_t id) const {
-  const raft::NodeStatus st = node_->GetStatus();
+  const raft::NodeStatus st = raft_->GetStatus();
   Response r;
   r.set_id(id);
   coord::v1::StatusResponse* s = r.mutable_status();
@@ -76,17 +76,17 @@ Response Service::StatusResponse(uint64_t id) const {
 }
 
 bool Service::Healthy() const {
-  const raft::NodeStatus st = node_->GetStatus();
+  const raft::NodeStatus st = raft_->GetStatus();
   return st.running && st.error.ok();
 }
 
 bool Service::Ready() const {
-  const raft::NodeStatus st = node_->GetStatus();
+  const raft::NodeStatus st = raft_->GetStatus();
   return st.running && st.error.ok() && st.leader != raft::kNoNode && st.applied >= st.raft.commit;
 }
 
 MetricsSnapshot Service::Gauges() const {
-  const raft::NodeStatus st = node_->GetStatus();
+  const raft::NodeStatus st = raft_->GetStatus();
   MetricsSnapshot g;
   g.term = st.raft.term;
   g.commit_index = st.raft.commit;
@@ -120,7 +120,7 @@ MetricsSnapshot Service::Gauges() const {
 }
 
 std::string Service::StatusText() const {
-  const raft::NodeStatus st = node_->GetStatus();
+  const raft::NodeStatus st = raft_->GetStatus();
   const MetricsSnapshot g = Gauges();
   std::ostringstream o;
   o << "coordd member " << options_.name << " (id " << options_.member_id << ")\n"
