@@ -106,10 +106,9 @@ Service::Service(ServiceOptions options, boost::asio::io_context& io, StateAdapt
       hub_(hub),
       tracker_(tracker),
       metrics_(metrics),
-      timer_(io) {
-  members_[options_.member_id] =
-      MemberInfo{options_.name, options_.peer_address, options_.client_address};
-}
+      timer_(io),
+      members_(options_.member_id,
+               MemberInfo{options_.name, options_.peer_address, options_.client_address}) {}
 
 Service::~Service() { Stop(); }
 
@@ -121,18 +120,14 @@ void Service::ListenToAdapter() {
 }
 
 void Service::set_client_address(const std::string& address) {
-  std::lock_guard lock(mu_);
-  options_.client_address = address;
-  members_[options_.member_id].client_address = address;
+  {
+    std::lock_guard lock(mu_);
+    options_.client_address = address;
+  }
+  members_.SetSelfClientAddress(address);
 }
 
-void Service::AddMember(uint64_t id, MemberInfo info) {
-  std::lock_guard lock(mu_);
-  MemberInfo& m = members_[id];
-  if (!info.name.empty()) m.name = info.name;
-  if (!info.peer_address.empty()) m.peer_address = info.peer_address;
-  if (!info.client_address.empty()) m.client_address = info.client_address;
-}
+void Service::AddMember(uint64_t id, MemberInfo info) { members_.Add(id, info); }
 
 void Service::Start() {
   timer_.expires_after(options_.tick);
@@ -145,18 +140,6 @@ void Service::Stop() {
   std::lock_guard lock(mu_);
   stopped_ = true;
   timer_.cancel();
-}
-
-std::string Service::ClientAddressOf(raft::NodeId id) const {
-  std::lock_guard lock(mu_);
-  auto it = members_.find(id);
-  return it == members_.end() ? "" : it->second.client_address;
-}
-
-std::string Service::NameOf(raft::NodeId id) const {
-  std::lock_guard lock(mu_);
-  auto it = members_.find(id);
-  return it == members_.end() ? "" : it->second.name;
 }
 
 void Service::FillHeader(Response* response) const {
@@ -182,7 +165,7 @@ Outcome Service::ErrorOutcome(uint64_t id, const Status& status, bool retryable)
   Outcome o;
   o.response.set_id(id);
   std::string hint;
-  if (raft_ != nullptr) hint = ClientAddressOf(raft_->GetStatus().leader);
+  if (raft_ != nullptr) hint = members_.ClientAddressOf(raft_->GetStatus().leader);
   *o.response.mutable_error() = ApiError(status, hint);
   o.retryable = retryable;
   return o;
@@ -519,24 +502,7 @@ void Service::OnPeerPayload(raft::NodeId from, std::string payload) {
           spdlog::warn("server: hello from member {} names '{}', whose id differs", from, h.name());
           return;
         }
-        AddMember(from, MemberInfo{h.name(), h.peer_address(), h.client_address()});
-        // The leader's relays win (it handles member_add, so it knows best); any
-        // other member's only fill in a member we know nothing of, so a name
-        // learned from a leader that lost office right after member_add still
-        // spreads. Relayed information never overrides what a member said about
-        // itself.
-        const bool from_leader = raft_->GetStatus().leader == from;
-        std::lock_guard lock(mu_);
-        members_[from].first_hand = true;
-        for (const pb::KnownMember& k : h.known()) {
-          if (k.id() == options_.member_id || k.id() == from) continue;
-          if (MemberIdFromName(k.name()) != k.id()) continue;
-          MemberInfo& m = members_[k.id()];
-          if (m.first_hand || (!from_leader && !m.name.empty())) continue;
-          m.name = k.name();
-          if (!k.peer_address().empty()) m.peer_address = k.peer_address();
-          if (!k.client_address().empty()) m.client_address = k.client_address();
-        }
+        members_.OnHello(from, h, raft_->GetStatus().leader == from);
         break;
       }
       default:
@@ -676,20 +642,7 @@ void Service::OnTick() {
   }
   if (hello) {
     pb::PeerEnvelope envelope;
-    {
-      std::lock_guard lock(mu_);
-      envelope.mutable_hello()->set_name(options_.name);
-      envelope.mutable_hello()->set_client_address(options_.client_address);
-      envelope.mutable_hello()->set_peer_address(options_.peer_address);
-      for (const auto& [id, info] : members_) {
-        if (id == options_.member_id || info.name.empty()) continue;
-        pb::KnownMember* k = envelope.mutable_hello()->add_known();
-        k->set_id(id);
-        k->set_name(info.name);
-        k->set_client_address(info.client_address);
-        k->set_peer_address(info.peer_address);
-      }
-    }
+    *envelope.mutable_hello() = members_.MakeHello();
     envelope.set_sent_us(PeerClock::NowMicros());
     const std::string payload = envelope.SerializeAsString();
     for (auto ids : {st.raft.conf_state.voters(), st.raft.conf_state.learners()}) {

@@ -59,6 +59,7 @@
 #include "server/push_registry.h"
 #include "server/raft_host.h"
 #include "server/lock_wait_tracker.h"
+#include "server/member_directory.h"
 #include "server/tpc_timer_tracker.h"
 #include "server/metrics.h"
 #include "server/session_tracker.h"
@@ -66,14 +67,6 @@
 #include "server/watch_hub.h"
 
 namespace coord::server {
-
-struct MemberInfo {
-  std::string name;
-  std::string peer_address;
-  std::string client_address;
-  // Learned from the member's own hello (authoritative), not relayed by another.
-  bool first_hand = false;
-};
 
 // A learner may be promoted (without force) once its log holds at least 90% of
 // the leader's commit index.
@@ -194,8 +187,6 @@ class Service {
   // request was a write that took effect (the error then says so).
   void BoundReplySize(coord::v1::Response* response, bool applied) const;
   void FillHeader(coord::v1::Response* response) const;
-  std::string ClientAddressOf(raft::NodeId id) const;
-  std::string NameOf(raft::NodeId id) const;
 
   ServiceOptions options_;
   boost::asio::io_context& io_;
@@ -215,10 +206,10 @@ class Service {
   ForwardTable forwards_;  // own lock
   PeerClock peer_clock_;   // own lock
   PushRegistry pushes_;    // own lock; taken after the state lock, never before
+  MemberDirectory members_;  // own lock
 
   mutable std::mutex mu_;  // guards everything below
   bool stopped_ = false;
-  std::map<uint64_t, MemberInfo> members_;
   // Apply-time bookkeeping for the wait-time metric: acquire_index -> queued at.
   std::map<uint64_t, Clock::time_point> wait_started_;
   // Hold-time metric for grants delivered by this member: (lock, session) -> granted

@@ -99,11 +99,7 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
       }
       cc.set_type(raft::pb::CONF_ADD_VOTER);
       cc.set_node_id(member);
-      {
-        std::lock_guard lock(mu_);
-        auto it = members_.find(member);
-        if (it != members_.end()) cc.set_context(it->second.peer_address);
-      }
+      cc.set_context(members_.PeerAddressOf(member));
       ok.mutable_member_promote();
       break;
     }

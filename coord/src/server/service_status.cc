@@ -18,13 +18,10 @@ Response Service::MemberList(uint64_t id) const {
     coord::v1::Member* m = r.mutable_member_list()->add_members();
     m->set_id(member);
     m->set_learner(learner);
-    std::lock_guard lock(mu_);
-    auto it = members_.find(member);
-    if (it != members_.end()) {
-      m->set_name(it->second.name);
-      m->set_peer_address(it->second.peer_address);
-      m->set_client_address(it->second.client_address);
-    }
+    const MemberInfo info = members_.Get(member);
+    m->set_name(info.name);
+    m->set_peer_address(info.peer_address);
+    m->set_client_address(info.client_address);
   };
   for (uint64_t v : st.raft.conf_state.voters()) add(v, false);
   for (uint64_t l : st.raft.conf_state.learners()) add(l, true);
@@ -39,7 +36,7 @@ Response Service::StatusResponse(uint64_t id) const {
   r.set_id(id);
   coord::v1::StatusResponse* s = r.mutable_status();
   s->set_leader_id(st.leader);
-  s->set_leader_name(NameOf(st.leader));
+  s->set_leader_name(members_.NameOf(st.leader));
   std::map<uint64_t, bool> members;  // id -> learner
   for (uint64_t v : st.raft.conf_state.voters()) members[v] = false;
   for (uint64_t l : st.raft.conf_state.learners()) members[l] = true;
@@ -47,7 +44,7 @@ Response Service::StatusResponse(uint64_t id) const {
   for (const auto& [member, learner] : members) {
     coord::v1::MemberStatus* m = s->add_members();
     m->set_id(member);
-    m->set_name(NameOf(member));
+    m->set_name(members_.NameOf(member));
     m->set_term(st.raft.term);
     if (member == options_.member_id) {
       m->set_role(learner ? "learner" : std::string(raft::RoleName(st.raft.role)));
@@ -126,7 +123,7 @@ std::string Service::StatusText() const {
   o << "coordd member " << options_.name << " (id " << options_.member_id << ")\n"
     << "client " << options_.client_address << "  peer " << options_.peer_address << "\n"
     << "role " << raft::RoleName(st.raft.role) << "  term " << st.raft.term << "  leader "
-    << (st.leader == raft::kNoNode ? std::string("none") : NameOf(st.leader)) << "\n"
+    << (st.leader == raft::kNoNode ? std::string("none") : members_.NameOf(st.leader)) << "\n"
     << "commit " << st.raft.commit << "  applied " << st.applied << "\n"
     << "revision " << g.revision << "  compacted " << g.compacted_revision << "  keys " << g.keys
     << "  sessions " << g.sessions << "  watches " << g.watches << "\n"
