@@ -2,10 +2,11 @@
 
 namespace coord::server {
 
-uint64_t ForwardTable::Add(raft::NodeId leader, Clock::time_point deadline, Done done) {
+uint64_t ForwardTable::Add(raft::NodeId leader, Clock::time_point deadline, Done done,
+                          bool outlives_leader_change) {
   std::lock_guard lock(mu_);
   const uint64_t id = next_id_++;
-  pending_.emplace(id, Pending{deadline, leader, std::move(done)});
+  pending_.emplace(id, Pending{deadline, leader, std::move(done), outlives_leader_change});
   return id;
 }
 
@@ -24,7 +25,7 @@ ForwardTable::Swept ForwardTable::Sweep(Clock::time_point now, raft::NodeId lead
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.deadline <= now) {
       out.expired.push_back(std::move(it->second.done));
-    } else if (it->second.leader != leader) {
+    } else if (it->second.leader != leader && !it->second.outlives_leader_change) {
       out.orphaned.push_back(std::move(it->second.done));
     } else {
       ++it;

@@ -4,8 +4,10 @@
 // Each entry ends exactly once: by its reply (Take), or by Sweep when its deadline
 // passes or the member it was sent to is no longer the leader (that member will
 // likely never answer; the origin fails the request now rather than at its
-// deadline). Either way the request may have been applied, so Sweep's callers
-// answer TIMEOUT (outcome unknown).
+// deadline) — unless it was registered as outliving a leader change (a
+// leadership transfer, answered once the leadership moved). Either way the
+// request may have been applied, so Sweep's callers answer TIMEOUT (outcome
+// unknown).
 //
 // Thread-safety: all methods may be called from any thread; callbacks are
 // returned, never run under the table's lock.
@@ -28,7 +30,9 @@ class ForwardTable {
   using Clock = std::chrono::steady_clock;
 
   // Registers a forward sent to `leader` and returns its forward id (never 0).
-  uint64_t Add(raft::NodeId leader, Clock::time_point deadline, Done done);
+  // `outlives_leader_change`: only the deadline ends it, not a new leader.
+  uint64_t Add(raft::NodeId leader, Clock::time_point deadline, Done done,
+               bool outlives_leader_change = false);
 
   // The completion of forward `id`, which leaves the table; nullopt when it has
   // already ended (its reply came after the sweep, or a duplicate reply).
@@ -49,6 +53,7 @@ class ForwardTable {
     Clock::time_point deadline;
     raft::NodeId leader = raft::kNoNode;
     Done done;
+    bool outlives_leader_change = false;
   };
   mutable std::mutex mu_;
   uint64_t next_id_ = 1;

@@ -130,6 +130,9 @@ void Service::set_client_address(const std::string& address) {
 void Service::AddMember(uint64_t id, MemberInfo info) { members_.Add(id, info); }
 
 void Service::Start() {
+  duties_ = std::make_unique<LeaderDuties>(
+      LeaderDuties::Parts{adapter_, raft_, tracker_, lock_tracker_, tpc_tracker_},
+      options_.election_timeout, options_.default_timeout);
   timer_.expires_after(options_.tick);
   timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) OnTick();
@@ -382,7 +385,10 @@ void Service::Forward(raft::NodeId leader, const Request& request, Clock::time_p
                       Done done) {
   pb::PeerEnvelope envelope;
   const auto now = Clock::now();
-  envelope.mutable_forward()->set_forward_id(forwards_.Add(leader, deadline, std::move(done)));
+  // A leadership transfer is answered after the leadership moved.
+  const bool transfer = request.body_case() == Request::kTransferLeadership;
+  envelope.mutable_forward()->set_forward_id(
+      forwards_.Add(leader, deadline, std::move(done), transfer));
   *envelope.mutable_forward()->mutable_request() = request;
   const auto left = deadline - now;
   envelope.mutable_forward()->set_timeout_ms(static_cast<uint32_t>(std::max<int64_t>(
@@ -556,67 +562,14 @@ void Service::OnTick() {
   const auto now = Clock::now();
   const raft::NodeStatus st = raft_->GetStatus();
   const bool is_leader = st.raft.role == raft::Role::kLeader && st.error.ok();
-  bool became_leader = false, lost_leadership = false;
   {
     std::lock_guard lock(mu_);
     if (st.leader != last_leader_) {
       if (st.leader != raft::kNoNode) metrics_->CountLeaderChange();
       last_leader_ = st.leader;
     }
-    became_leader = is_leader && !was_leader_;
-    lost_leadership = !is_leader && was_leader_;
-    was_leader_ = is_leader;
-    if (became_leader) next_checkpoint_ = now + options_.election_timeout;
   }
-  if (became_leader) {
-    // Under the state lock, so no renewal is applied between reading the sessions
-    // and activating the tracker.
-    adapter_->Read([&](const StateMachine& sm) {
-      tracker_->Activate(sm.Sessions(), now);
-      return 0;
-    });
-    if (lock_tracker_ != nullptr) {
-      adapter_->Read([&](const StateMachine& sm) {
-        lock_tracker_->Activate(sm.LockWaits(), now);
-        return 0;
-      });
-    }
-    if (tpc_tracker_ != nullptr) {
-      adapter_->Read([&](const StateMachine& sm) {
-        tpc_tracker_->Activate(sm.PendingTxnDeadlines(), now);
-        return 0;
-      });
-    }
-  } else if (lost_leadership) {
-    tracker_->Deactivate();
-    if (lock_tracker_ != nullptr) lock_tracker_->Deactivate();
-    if (tpc_tracker_ != nullptr) tpc_tracker_->Deactivate();
-  }
-  if (is_leader) {
-    auto propose = [this, now](const coord::state::Command& c) {
-      raft_->Propose(EncodeCommand(c), now + options_.default_timeout, [](raft::ProposeResult r) {
-        if (!r.status.ok()) spdlog::debug("server: leader command failed: {}", r.status.ToString());
-      });
-    };
-    if (auto expire = tracker_->TakeExpired(now)) propose(*expire);
-    if (lock_tracker_ != nullptr) {
-      for (const coord::state::Command& c : lock_tracker_->TakeExpired(now)) propose(c);
-    }
-    if (tpc_tracker_ != nullptr) {
-      for (const coord::state::Command& c : tpc_tracker_->TakeExpired(now)) propose(c);
-    }
-    bool checkpoint = false;
-    {
-      std::lock_guard lock(mu_);
-      if (now >= next_checkpoint_) {
-        checkpoint = true;
-        next_checkpoint_ = now + options_.election_timeout;
-      }
-    }
-    if (checkpoint) {
-      if (auto c = tracker_->MakeCheckpoint(now)) propose(*c);
-    }
-  }
+  duties_->Tick(is_leader, now);
 
   // Forwards whose deadline passed, or whose leader is no longer the leader (it
   // will likely never answer: fail now rather than at the deadline; the request

@@ -58,6 +58,7 @@
 #include "server/proposal_outcome.h"
 #include "server/push_registry.h"
 #include "server/raft_host.h"
+#include "server/leader_duties.h"
 #include "server/lock_wait_tracker.h"
 #include "server/member_directory.h"
 #include "server/tpc_timer_tracker.h"
@@ -109,8 +110,9 @@ class Service {
   void set_peer_stats(std::function<raft::TcpTransport::Stats()> f) { peer_stats_ = std::move(f); }
   void AddMember(uint64_t id, MemberInfo info);
 
-  // Starts the periodic timer (session expiry, checkpoints, forward timeouts,
-  // hellos, progress notifications). Stop() cancels it.
+  // Starts the periodic timer (the leader's duties: session expiry, lock and 2PC
+  // timeouts, checkpoints; forward timeouts, hellos, progress notifications).
+  // Stop() cancels it. The Raft host and the trackers are set before.
   void Start();
   void Stop();
 
@@ -144,6 +146,10 @@ class Service {
                         bool forwarded, Done done);
   void ProposeWrite(const coord::v1::Request& request, Clock::time_point deadline, Done done);
   void ProposeMembership(const coord::v1::Request& request, Clock::time_point deadline, Done done);
+  // A started leadership transfer: `done` gets OK once `target` leads, UNAVAILABLE
+  // if it does not by the deadline.
+  void AwaitLeader(raft::NodeId target, Clock::time_point deadline,
+                   std::function<void(Status)> done);
   void Forward(raft::NodeId leader, const coord::v1::Request& request, Clock::time_point deadline,
                Done done);
   void LinearizableRead(const coord::v1::Request& request, Clock::time_point deadline, Done done);
@@ -207,6 +213,7 @@ class Service {
   PeerClock peer_clock_;   // own lock
   PushRegistry pushes_;    // own lock; taken after the state lock, never before
   MemberDirectory members_;  // own lock
+  std::unique_ptr<LeaderDuties> duties_;  // created by Start(); used by OnTick only
 
   mutable std::mutex mu_;  // guards everything below
   bool stopped_ = false;
@@ -216,8 +223,6 @@ class Service {
   // at; observed when a release served here reports was_holder. Bounded.
   std::map<std::pair<std::string, int64_t>, Clock::time_point> hold_started_;
   raft::NodeId last_leader_ = raft::kNoNode;
-  bool was_leader_ = false;
-  Clock::time_point next_checkpoint_{};
   Clock::time_point next_hello_{};
   Clock::time_point next_progress_{};
 };

@@ -6,6 +6,12 @@
 #include "server/service.h"
 
 namespace coord::server {
+namespace {
+
+// How often a transfer's completion is checked (the retry delay of RetryLater).
+constexpr auto kMembershipPoll = std::chrono::milliseconds(25);
+
+}  // namespace
 
 using coord::v1::Request;
 using coord::v1::Response;
@@ -13,6 +19,18 @@ using coord::v1::Response;
 bool LearnerCaughtUp(uint64_t match, uint64_t leader_commit) {
   // etcd's rule: within 10% of the leader. Integer form of match >= 0.9 * commit.
   return match * 10 >= leader_commit * 9;
+}
+
+void Service::AwaitLeader(raft::NodeId target, Clock::time_point deadline,
+                          std::function<void(Status)> done) {
+  if (raft_->GetStatus().leader == target) {
+    done(Status::Ok());
+  } else if (Clock::now() + kMembershipPoll >= deadline) {
+    done(Status::Unavailable("leadership did not move to " + members_.NameOf(target) +
+                             " before the deadline (it may still; see status)"));
+  } else {
+    RetryLater([this, target, deadline, done] { AwaitLeader(target, deadline, done); });
+  }
 }
 
 void Service::ProposeMembership(const Request& request, Clock::time_point deadline, Done done) {
@@ -144,7 +162,13 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
       }
       ok.mutable_transfer_leadership();
       // A transfer that did not finish changed nothing the client must know of.
-      raft_->TransferLeadership(target, [finish, ok](Status s) { finish(NotServed(s), ok); });
+      raft_->TransferLeadership(target, [this, target, deadline, finish, ok](Status s) {
+        if (!s.ok()) {
+          finish(NotServed(s), ok);
+          return;
+        }
+        AwaitLeader(target, deadline, [finish, ok](Status done) { finish(done, ok); });
+      });
       return;
     }
     default:

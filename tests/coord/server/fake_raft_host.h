@@ -96,8 +96,17 @@ class FakeRaftHost : public RaftHost {
     }
     done(std::move(r));
   }
-  void TransferLeadership(raft::NodeId, DoneCallback done) override {
-    done(Status::Unavailable("fake: no transfers"));
+  // Starts nothing: the test moves leadership with SetLeader (or does not).
+  void TransferLeadership(raft::NodeId target, DoneCallback done) override {
+    {
+      std::lock_guard lock(mu_);
+      transfer_target_ = target;
+    }
+    done(Status::Ok());
+  }
+  raft::NodeId transfer_target() const {
+    std::lock_guard lock(mu_);
+    return transfer_target_;
   }
   void SendApp(raft::NodeId to, std::string payload) override {
     std::lock_guard lock(mu_);
@@ -136,6 +145,7 @@ class FakeRaftHost : public RaftHost {
   bool hold_ = false;
   raft::Index index_ = 0;
   size_t proposals_ = 0;
+  raft::NodeId transfer_target_ = raft::kNoNode;
   std::deque<Proposal> held_;
   std::vector<std::pair<raft::NodeId, std::string>> sent_;
 };

@@ -34,6 +34,15 @@ TEST(ForwardTableTest, EachForwardEndsOnceByReplyOrSweep) {
   EXPECT_EQ(replied, 1);
 }
 
+TEST(ForwardTableTest, AForwardThatOutlivesALeaderChangeEndsOnlyAtItsDeadline) {
+  ForwardTable table;
+  const auto now = Clock::now();
+  table.Add(3, now + 10s, [](Outcome) {}, /*outlives_leader_change=*/true);
+  EXPECT_TRUE(table.Sweep(now, 4).orphaned.empty());
+  EXPECT_EQ(table.size(), 1u);
+  EXPECT_EQ(table.Sweep(now + 11s, 4).expired.size(), 1u);
+}
+
 TEST(ForwardTableTest, NoLeaderOrphansEverything) {
   ForwardTable table;
   table.Add(3, Clock::now() + 10s, [](Outcome) {});

@@ -9,6 +9,7 @@
 
 #include <thread>
 
+#include "coord/server/server.h"
 #include "fake_raft_host.h"
 #include "fake_sink.h"
 
@@ -325,6 +326,54 @@ TEST_F(ServiceTest, AGrantInsideASnapshotIsPushedAfterTheRestore) {
   ASSERT_TRUE(all.back().has_lock()) << all.back().DebugString();
   EXPECT_TRUE(all.back().lock().granted());
   EXPECT_EQ(all.back().lock().session(), waiter);
+}
+
+Request TransferTo(uint64_t id, const std::string& name, uint32_t timeout_ms) {
+  Request r;
+  r.set_id(id);
+  r.set_timeout_ms(timeout_ms);
+  r.mutable_transfer_leadership()->set_name(name);
+  return r;
+}
+
+TEST_F(ServiceTest, ALeadershipTransferAnswersOnceTheTargetLeads) {
+  host_.SetLeader(kSelf);
+  const raft::NodeId m2 = MemberIdFromName("m2");
+  Send(TransferTo(54, "m2", 5000));
+  ASSERT_TRUE(WaitFor([&] { return host_.transfer_target() == m2; }));
+  std::this_thread::sleep_for(60ms);  // the transfer is under way: no answer yet
+  EXPECT_TRUE(sink_->Drain().empty()) << "OK means done, not started";
+  host_.SetLeader(m2);
+  const Response r = WaitReply();
+  EXPECT_TRUE(r.has_transfer_leadership()) << r.DebugString();
+}
+
+TEST_F(ServiceTest, ALeadershipTransferThatDoesNotFinishIsUnavailableAtItsDeadline) {
+  host_.SetLeader(kSelf);
+  const auto start = Clock::now();
+  Send(TransferTo(55, "m2", 300));
+  const Response r = WaitReply();
+  EXPECT_GE(Clock::now() - start, 250ms);
+  EXPECT_LT(Clock::now() - start, 2s);
+  EXPECT_EQ(r.error().code(), coord::v1::UNAVAILABLE) << r.DebugString();
+}
+
+// Through a follower: the leader change the transfer causes must not fail the
+// forward as "leadership changed"; the old leader's answer is relayed.
+TEST_F(ServiceTest, AForwardedLeadershipTransferOutlivesTheLeaderChangeItCauses) {
+  host_.SetLeader(kOther);
+  Send(TransferTo(56, "m3", 5000));
+  std::vector<pb::ForwardRequest> sent;
+  ASSERT_TRUE(WaitFor([&] { return !(sent = ForwardsSentTo(kOther)).empty(); }));
+  host_.SetLeader(MemberIdFromName("m3"));
+  std::this_thread::sleep_for(60ms);  // several sweeps pass: none may fail it
+  EXPECT_TRUE(sink_->Drain().empty());
+  pb::PeerEnvelope reply;
+  reply.mutable_reply()->set_forward_id(sent[0].forward_id());
+  reply.mutable_reply()->mutable_response()->mutable_transfer_leadership();
+  service_.OnPeerPayload(kOther, reply.SerializeAsString());
+  const Response r = WaitReply();
+  EXPECT_TRUE(r.has_transfer_leadership()) << r.DebugString();
 }
 
 }  // namespace
