@@ -176,16 +176,49 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
       return;
   }
   if (request.body_case() == Request::kMemberAdd) {
-    // Registered (name, addresses) only once the change is committed: a refused
-    // or failed add must leave no trace in the member list.
-    const auto& add = request.member_add();
-    const uint64_t member = cc.node_id();
-    const MemberInfo info{add.name(), add.peer_address(), add.client_address()};
-    raft_->ProposeConfChange(cc, deadline,
-                             [this, member, info, next = on_result(ok)](raft::ProposeResult r) {
-                               if (r.status.ok()) AddMember(member, info);
-                               next(std::move(r));
-                             });
+    // After a read point, so a retirement committed under an earlier leader is
+    // applied here before the check.
+    raft_->ReadIndex(deadline, [this, request, deadline, cc, ok, done,
+                                next = on_result(ok)](raft::ReadResult r) {
+      const uint64_t id = request.id();
+      if (!r.status.ok()) {
+        done(ErrorOutcome(id, NotServed(r.status), /*retryable=*/true));
+        return;
+      }
+      const auto& add = request.member_add();
+      const uint64_t member = cc.node_id();
+      if (adapter_->Read([&](const StateMachine& sm) { return sm.IsRetiredMember(member); })) {
+        done(ErrorOutcome(id, Status::Conflict("the name " + add.name() +
+                                               " belonged to a removed member and cannot be "
+                                               "added again; add the new member under a new "
+                                               "name")));
+        return;
+      }
+      // Registered (name, addresses) only once the change is committed: a refused
+      // or failed add must leave no trace in the member list.
+      const MemberInfo info{add.name(), add.peer_address(), add.client_address()};
+      raft_->ProposeConfChange(cc, deadline, [this, member, info, next](raft::ProposeResult r) {
+        if (r.status.ok()) AddMember(member, info);
+        next(std::move(r));
+      });
+    });
+    return;
+  }
+  if (request.body_case() == Request::kMemberRemove) {
+    // The id is retired (replicated, in snapshots) before the member leaves, so
+    // its name can never come back with an empty disk and the same id, which
+    // could vote twice in a term it voted in before.
+    coord::state::Command retire;
+    retire.mutable_member_retire()->set_member_id(cc.node_id());
+    raft_->Propose(EncodeCommand(retire), deadline,
+                   [this, cc, deadline, finish, ok, next = on_result(ok)](raft::ProposeResult r) {
+                     if (!r.status.ok()) {
+                       const ProposalFailure failure = DescribeProposalFailure(r);
+                       finish(failure.status, ok, failure.retryable);
+                       return;
+                     }
+                     raft_->ProposeConfChange(cc, deadline, next);
+                   });
     return;
   }
   raft_->ProposeConfChange(cc, deadline, on_result(ok));

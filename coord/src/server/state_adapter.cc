@@ -10,8 +10,9 @@ StateAdapter::StateAdapter(StateMachineOptions options, WatchHub* hub, SessionTr
 std::string EncodeCommand(coord::state::Command command) {
   // Written in the oldest format that holds it, so members one version behind
   // keep applying what they would apply the same way.
-  command.set_format(command.client_incarnation() != 0 ? kCommandFormatIncarnations
-                                                       : kCommandFormatBase);
+  command.set_format(command.has_member_retire()        ? kCommandFormatMemberRetire
+                     : command.client_incarnation() != 0 ? kCommandFormatIncarnations
+                                                         : kCommandFormatBase);
   return command.SerializeAsString();
 }
 

@@ -39,10 +39,11 @@ namespace coord::server {
 // older member.
 inline constexpr uint32_t kCommandFormatBase = 1;
 inline constexpr uint32_t kCommandFormatIncarnations = 2;  // adds client_incarnation
-inline constexpr uint32_t kCommandFormat = kCommandFormatIncarnations;
+inline constexpr uint32_t kCommandFormatMemberRetire = 3;  // adds member_retire
+inline constexpr uint32_t kCommandFormat = kCommandFormatMemberRetire;
 
 // Serializes `command` for a proposal, stamped with the oldest format that
-// holds it (2 only when it names a client incarnation).
+// holds it (3 for member_retire, 2 when it names a client incarnation).
 std::string EncodeCommand(coord::state::Command command);
 
 // OK if this version can apply `command`: its format is not newer than ours and

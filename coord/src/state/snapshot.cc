@@ -21,9 +21,11 @@ namespace {
 // Format 2 adds the dedup lanes' incarnations. A snapshot is written in format 1
 // unless it holds one, so a member of the previous version can still install
 // images from a state it could have built itself.
+// Format 3 adds retired member ids, written only when there are some.
 constexpr uint32_t kFormatBase = 1;
 constexpr uint32_t kFormatIncarnations = 2;
-constexpr uint32_t kFormatVersion = kFormatIncarnations;
+constexpr uint32_t kFormatRetiredMembers = 3;
+constexpr uint32_t kFormatVersion = kFormatRetiredMembers;
 }  // namespace
 
 std::string StateMachine::Impl::Snapshot() const {
@@ -32,7 +34,10 @@ std::string StateMachine::Impl::Snapshot() const {
   keys_.ToSnapshot(&snapshot);
   sessions_.ToSnapshot(&snapshot);
   dedup_.ToSnapshot(&snapshot);
-  snapshot.set_format_version(dedup_.HasIncarnations() ? kFormatIncarnations : kFormatBase);
+  for (uint64_t id : retired_members_) snapshot.add_retired_members(id);
+  snapshot.set_format_version(!retired_members_.empty() ? kFormatRetiredMembers
+                              : dedup_.HasIncarnations() ? kFormatIncarnations
+                                                         : kFormatBase);
   locks_.ToSnapshot(&snapshot);
   elections_.ToSnapshot(&snapshot);
   tpc_.ToSnapshot(&snapshot);
@@ -73,6 +78,8 @@ Result<std::unique_ptr<StateMachine::Impl>> StateMachine::Impl::FromSnapshot(
   COORD_RETURN_IF_ERROR(impl->locks_.Load(snapshot, live));
   COORD_RETURN_IF_ERROR(impl->elections_.Load(snapshot, live));
   COORD_RETURN_IF_ERROR(impl->tpc_.Load(snapshot));
+  impl->retired_members_.insert(snapshot.retired_members().begin(),
+                                snapshot.retired_members().end());
 
   // Rebuild each session's key set from the live keys that name it; a live key of
   // an unknown session would never be cleaned up, so it is corruption.

@@ -221,6 +221,9 @@ ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::C
       status =
           TopicCommitOffset(command.topic_commit_offset(), response.mutable_topic_commit_offset());
       break;
+    case Cmd::kMemberRetire:
+      retired_members_.insert(command.member_retire().member_id());
+      break;
     case Cmd::BODY_NOT_SET:
       status = Status::InvalidArgument("command has no body");
       break;
@@ -438,6 +441,10 @@ coord::v1::Response StateMachine::TpcList(const coord::v1::TpcListRequest& reque
     *response.mutable_tpc_list() = std::move(*body);
   }
   return response;
+}
+
+bool StateMachine::IsRetiredMember(uint64_t member_id) const {
+  return impl_->retired_members_.count(member_id) != 0;
 }
 
 std::vector<TpcTimer> StateMachine::PendingTxnDeadlines() const {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -179,6 +180,7 @@ class StateMachine::Impl {
   LockTable locks_;
   ElectionTable elections_;
   TpcTable tpc_;
+  std::set<uint64_t> retired_members_;  // MemberRetire: ids never to be re-added
   uint64_t last_applied_ = 0;
   // Statistics, not replicated state (not in snapshots).
   uint64_t fencing_rejections_ = 0;

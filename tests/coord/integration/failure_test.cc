@@ -17,9 +17,9 @@ namespace {
 TEST(Membership, AddLearnerListRemoveAndTransferLeadership) {
   auto c = Connect(AFollower());
   Request add;
-  add.mutable_member_add()->set_name("m4");
-  add.mutable_member_add()->set_peer_address("127.0.0.4:1");
-  add.mutable_member_add()->set_client_address("127.0.0.4:2");
+  add.mutable_member_add()->set_name("m9");
+  add.mutable_member_add()->set_peer_address("127.0.0.9:1");
+  add.mutable_member_add()->set_client_address("127.0.0.9:2");
   add.mutable_member_add()->set_learner(true);
   auto a = c->Call(add);
   ASSERT_TRUE(a.ok());
@@ -34,13 +34,19 @@ TEST(Membership, AddLearnerListRemoveAndTransferLeadership) {
   EXPECT_EQ(l->member_list().members_size(), 4);
   EXPECT_EQ(learners, 1);
   Request remove;
-  remove.mutable_member_remove()->set_name("m4");
+  remove.mutable_member_remove()->set_name("m9");
   auto r = c->Call(remove);
   ASSERT_TRUE(r.ok());
   ASSERT_TRUE(Ok(*r)) << r->DebugString();
   auto l2 = c->Call(list);
   ASSERT_TRUE(l2.ok());
   EXPECT_EQ(l2->member_list().members_size(), 3);
+  // A removed member's name (hence id) never comes back: an empty disk under the
+  // old id could vote twice in a term the old member voted in.
+  auto again = c->Call(add);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->error().code(), coord::v1::CONFLICT) << again->DebugString();
+  EXPECT_NE(again->error().message().find("new name"), std::string::npos);
   Request bad;
   bad.mutable_member_add();  // no name
   auto b = c->Call(bad);
@@ -58,6 +64,10 @@ TEST(Membership, AddLearnerListRemoveAndTransferLeadership) {
   auto now_leader = g_ensemble->WaitLeader(target, 1s);
   ASSERT_TRUE(now_leader.ok()) << now_leader.status();
   EXPECT_EQ(*now_leader, target);
+  // The new leader knows the retirement too (it is replicated state).
+  auto after_transfer = c->Call(add);
+  ASSERT_TRUE(after_transfer.ok());
+  EXPECT_EQ(after_transfer->error().code(), coord::v1::CONFLICT) << after_transfer->DebugString();
 }
 
 TEST(Membership, NewMemberJoinsAsLearnerCatchesUpAndIsPromoted) {

@@ -80,8 +80,14 @@ TEST(StateAdapterTest, EncodeCommandStampsTheOldestFormatThatHoldsIt) {
   c.set_client_incarnation(0xfeedULL);
   ASSERT_TRUE(back.ParseFromString(EncodeCommand(c)));
   EXPECT_EQ(back.format(), 2u);
-  EXPECT_EQ(kCommandFormat, 2u);
   EXPECT_EQ(Decode(a.Apply(2, EncodeCommand(c))).put().key(), "/a");
+
+  coord::state::Command retire;
+  retire.mutable_member_retire()->set_member_id(5);
+  ASSERT_TRUE(back.ParseFromString(EncodeCommand(retire)));
+  EXPECT_EQ(back.format(), 3u) << "a member that cannot retire ids must stop, not skip it";
+  EXPECT_EQ(kCommandFormat, 3u);
+  EXPECT_TRUE(a.Apply(3, EncodeCommand(retire)).ok());
 }
 
 TEST(StateAdapterTest, SnapshotRestoresIntoAnotherInstance) {

@@ -171,5 +171,29 @@ TEST(SnapshotTest, EmptyStateRoundTrips) {
   EXPECT_EQ(b.sm.revision(), 0);
 }
 
+// A retired member id is replicated state: it survives a snapshot, and only a
+// snapshot that holds one needs the newer format.
+TEST(SnapshotTest, RetiredMemberIdsSurviveARestoreInFormatThree) {
+  Driver a;
+  a.Apply(PutCmd("/k", "v"));
+  coord::state::StateSnapshot plain;
+  ASSERT_TRUE(plain.ParseFromString(a.sm.Snapshot()));
+  EXPECT_EQ(plain.format_version(), 1u) << "no retired members: the old format";
+
+  Command retire;
+  retire.mutable_member_retire()->set_member_id(77);
+  a.Apply(retire);
+  EXPECT_TRUE(a.sm.IsRetiredMember(77));
+  EXPECT_FALSE(a.sm.IsRetiredMember(78));
+  coord::state::StateSnapshot image;
+  ASSERT_TRUE(image.ParseFromString(a.sm.Snapshot()));
+  EXPECT_EQ(image.format_version(), 3u);
+
+  Driver b;
+  ASSERT_TRUE(b.sm.Restore(a.sm.Snapshot()).ok());
+  EXPECT_TRUE(b.sm.IsRetiredMember(77));
+  EXPECT_EQ(b.sm.Snapshot(), a.sm.Snapshot());
+}
+
 }  // namespace
 }  // namespace coord::server::testing

@@ -415,6 +415,9 @@ class StateMachine {
   // kTimeout with the full timeout_ms for PREPARING ones (a failover can lengthen
   // a timeout, never shorten it), kForget with tpc_retention_ms for decided ones.
   std::vector<TpcTimer> PendingTxnDeadlines() const;
+  // True once a MemberRetire for `member_id` was applied: a removed member's id,
+  // never to be added again.
+  bool IsRetiredMember(uint64_t member_id) const;
   // topic_read: records of a topic from an offset. Errors: INVALID_ARGUMENT (empty
   // topic, negative offset or limit), TOO_LARGE (topic leaves no room for the
   // offset within max_key_bytes).
