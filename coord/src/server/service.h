@@ -3,14 +3,14 @@
 //
 // Routing:
 //   writes (put, delete, txn, compact, session create/keepalive/close) become a
-//     state Command proposed through Node::Propose on the leader; a follower
+//     state Command proposed through RaftHost::Propose on the leader; a follower
 //     forwards the Request to the leader (PeerEnvelope.forward over
-//     Node::SendApp) and relays the ForwardReply. A write reserves its reply's
+//     RaftHost::SendApp) and relays the ForwardReply. A write reserves its reply's
 //     place on the connection when it arrives (see outbound_queue.h).
 //   lock_acquire/release/revoke and election_campaign/resign/proclaim are writes
 //     like the above (client_id/sequence dedup applies).
 //   linearizable range reads, lock_inspect, lock_list, election_leader:
-//     Node::ReadIndex, then read the local state.
+//     RaftHost::ReadIndex, then read the local state.
 //   serializable range reads, session_list, member_list, status: local.
 //   watch_create / watch_cancel: the WatchHub (works on every member).
 //   election_leader with observe: the reply, then ElectionLeader events on the
