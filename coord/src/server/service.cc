@@ -17,7 +17,6 @@ using coord::v1::Request;
 using coord::v1::Response;
 using coord::v1::ServerMessage;
 
-constexpr auto kRetryDelay = std::chrono::milliseconds(25);
 constexpr auto kHelloInterval = std::chrono::milliseconds(500);
 constexpr auto kProgressInterval = std::chrono::milliseconds(1000);
 

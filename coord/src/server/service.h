@@ -153,6 +153,8 @@ class Service {
   void Forward(raft::NodeId leader, const coord::v1::Request& request, Clock::time_point deadline,
                Done done);
   void LinearizableRead(const coord::v1::Request& request, Clock::time_point deadline, Done done);
+  // How long RetryLater waits: every "try again shortly" of the service.
+  static constexpr auto kRetryDelay = std::chrono::milliseconds(25);
   void RetryLater(std::function<void()> f);
   void OnTick();
   void OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward);

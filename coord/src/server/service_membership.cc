@@ -6,12 +6,6 @@
 #include "server/service.h"
 
 namespace coord::server {
-namespace {
-
-// How often a transfer's completion is checked (the retry delay of RetryLater).
-constexpr auto kMembershipPoll = std::chrono::milliseconds(25);
-
-}  // namespace
 
 using coord::v1::Request;
 using coord::v1::Response;
@@ -25,7 +19,7 @@ void Service::AwaitLeader(raft::NodeId target, Clock::time_point deadline,
                           std::function<void(Status)> done) {
   if (raft_->GetStatus().leader == target) {
     done(Status::Ok());
-  } else if (Clock::now() + kMembershipPoll >= deadline) {
+  } else if (Clock::now() + kRetryDelay >= deadline) {
     done(Status::Unavailable("leadership did not move to " + members_.NameOf(target) +
                              " before the deadline (it may still; see status)"));
   } else {
@@ -178,7 +172,7 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
   if (request.body_case() == Request::kMemberAdd) {
     // After a read point, so a retirement committed under an earlier leader is
     // applied here before the check.
-    raft_->ReadIndex(deadline, [this, request, deadline, cc, ok, done,
+    raft_->ReadIndex(deadline, [this, request, deadline, cc, done,
                                 next = on_result(ok)](raft::ReadResult r) {
       const uint64_t id = request.id();
       if (!r.status.ok()) {

@@ -114,6 +114,12 @@ class ServiceTest : public ::testing::Test {
     r.mutable_lock_release()->set_session(session);
     return r;
   }
+  // The proposals the host holds, once there are some.
+  std::vector<FakeRaftHost::Proposal> WaitHeld() {
+    std::vector<FakeRaftHost::Proposal> held;
+    WaitFor([&] { return !(held = host_.TakeProposals()).empty(); });
+    return held;
+  }
   // The forwards this member sent to `to`.
   std::vector<pb::ForwardRequest> ForwardsSentTo(raft::NodeId to) {
     std::vector<pb::ForwardRequest> out;
@@ -219,13 +225,13 @@ TEST_F(ServiceTest, AProposalThatWasNeverAppendedIsProposedAgain) {
   host_.SetLeader(kSelf);
   host_.HoldProposals(true);
   Send(PutRequest(47, "/retry", 2000));
-  std::vector<FakeRaftHost::Proposal> held;
-  ASSERT_TRUE(WaitFor([&] { return !(held = host_.TakeProposals()).empty(); }));
+  std::vector<FakeRaftHost::Proposal> held = WaitHeld();
+  ASSERT_FALSE(held.empty());
   raft::ProposeResult refused;
   refused.status = Status::NotLeader("stepped down before appending");
   held[0].done(refused);
-  ASSERT_TRUE(WaitFor([&] { return !(held = host_.TakeProposals()).empty(); }))
-      << "a never-appended write is retried until its deadline";
+  held = WaitHeld();
+  ASSERT_FALSE(held.empty()) << "a never-appended write is retried until its deadline";
   held[0].done(host_.ApplyNow(held[0].data));
   const Response r = WaitReply();
   EXPECT_TRUE(r.has_put()) << r.DebugString();
@@ -236,8 +242,8 @@ TEST_F(ServiceTest, AnAppendedProposalThatFailsIsReportedAsMaybeAppliedAndNotRet
   host_.SetLeader(kSelf);
   host_.HoldProposals(true);
   Send(PutRequest(48, "/maybe", 2000));
-  std::vector<FakeRaftHost::Proposal> held;
-  ASSERT_TRUE(WaitFor([&] { return !(held = host_.TakeProposals()).empty(); }));
+  std::vector<FakeRaftHost::Proposal> held = WaitHeld();
+  ASSERT_FALSE(held.empty());
   raft::ProposeResult lost;
   lost.status = Status::NotLeader("lost leadership after appending");
   lost.index = 5;
@@ -278,8 +284,8 @@ TEST_F(ServiceTest, AQueuedAcquireIsAnsweredBeforeItsGrantEvenWhenTheGrantIsAppl
 
   host_.HoldProposals(true);
   Send(Acquire(51, waiter, true));
-  std::vector<FakeRaftHost::Proposal> held;
-  ASSERT_TRUE(WaitFor([&] { return !(held = host_.TakeProposals()).empty(); }));
+  std::vector<FakeRaftHost::Proposal> held = WaitHeld();
+  ASSERT_FALSE(held.empty());
   const raft::ProposeResult queued = host_.ApplyNow(held[0].data);
   // The holder's release is applied (granting the waiter) before the queued
   // acquire's completion reaches the service.
