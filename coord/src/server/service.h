@@ -1,16 +1,19 @@
-// Service: serves client requests on one member — the dispatcher between the
-// connections (ClientSink), the Raft node and the state machine.
+// Service: serves client requests on one member — what each request kind means,
+// between the connections (ClientSink), the Raft node and the state machine.
+// Its parts: RequestRouter (the way to the leader's log or a read point:
+// proposing, forwarding, retries, deadlines), MemberDirectory, PushRegistry,
+// LeaderDuties, WatchHub.
 //
-// Routing:
+// Request kinds:
 //   writes (put, delete, txn, compact, session create/keepalive/close) become a
-//     state Command proposed through RaftHost::Propose on the leader; a follower
-//     forwards the Request to the leader (PeerEnvelope.forward over
-//     RaftHost::SendApp) and relays the ForwardReply. A write reserves its reply's
-//     place on the connection when it arrives (see outbound_queue.h).
+//     state Command proposed on the leader or forwarded to it (RequestRouter). A
+//     write reserves its reply's place on the connection when it arrives (see
+//     outbound_queue.h).
 //   lock_acquire/release/revoke and election_campaign/resign/proclaim are writes
 //     like the above (client_id/sequence dedup applies).
-//   linearizable range reads, lock_inspect, lock_list, election_leader:
-//     RaftHost::ReadIndex, then read the local state.
+//   linearizable range reads, read-only txns, lock_inspect, lock_list,
+//     election_leader: a read point (RequestRouter::AfterReadIndex), then the
+//     local state.
 //   serializable range reads, session_list, member_list, status: local.
 //   watch_create / watch_cancel: the WatchHub (works on every member).
 //   election_leader with observe: the reply, then ElectionLeader events on the
@@ -26,12 +29,9 @@
 //   every later prepare and decision that names the participant (service_tpc.cc;
 //   every member applies every decision, so followers serve it too). The leader
 //   proposes TpcTimeout / TpcForget at the deadlines kept by the TpcTimerTracker.
-// Deadlines: every request has one (timeout_ms or the default). Without a
-// leader, requests are retried until the deadline, then fail with UNAVAILABLE
-// (leader_hint = the leader's client address when known). A request is never
-// retried here after it may have been appended to the log; such a failure is
-// TIMEOUT, "may have been applied" (proposal_outcome.h). A forward carries its
-// expiry in this member's clock; the leader drops it once passed (peer_clock.h).
+// Deadlines: every request has one (timeout_ms or the default); what happens
+// without a leader, after a possible append, and to a late forward is the
+// RequestRouter's contract (request_router.h).
 //
 // Thread-safety: all public methods may be called from any thread.
 #pragma once
@@ -52,19 +52,18 @@
 #include "coord/server/server.h"
 #include "peer.pb.h"
 #include "server/client_sink.h"
-#include "server/forward_table.h"
-#include "server/outcome.h"
-#include "server/peer_clock.h"
-#include "server/proposal_outcome.h"
-#include "server/push_registry.h"
-#include "server/raft_host.h"
 #include "server/leader_duties.h"
 #include "server/lock_wait_tracker.h"
 #include "server/member_directory.h"
-#include "server/tpc_timer_tracker.h"
 #include "server/metrics.h"
+#include "server/outcome.h"
+#include "server/proposal_outcome.h"
+#include "server/push_registry.h"
+#include "server/raft_host.h"
+#include "server/request_router.h"
 #include "server/session_tracker.h"
 #include "server/state_adapter.h"
+#include "server/tpc_timer_tracker.h"
 #include "server/watch_hub.h"
 
 namespace coord::server {
@@ -97,7 +96,10 @@ class Service {
           SessionTracker* tracker, Metrics* metrics);
   ~Service();
 
-  void set_raft_host(RaftHost* raft) { raft_ = raft; }
+  void set_raft_host(RaftHost* raft) {
+    raft_ = raft;
+    router_.set_raft_host(raft);
+  }
   // Subscribes to the adapter's apply, session-expiry and restore callbacks
   // (OnApplied, OnSessionsExpired, OnRestored). Once, before the node starts.
   void ListenToAdapter();
@@ -138,28 +140,17 @@ class Service {
   std::string StatusText() const;
 
  private:
-
   void Route(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request, bool text,
              Clock::time_point deadline);
-  // Writes and membership changes: on the leader, or forwarded (forwarded=false).
-  void SubmitLeaderOnly(const coord::v1::Request& request, Clock::time_point deadline,
-                        bool forwarded, Done done);
-  void ProposeWrite(const coord::v1::Request& request, Clock::time_point deadline, Done done);
+  // The router's LeaderExecutor: a membership request on this member, the leader.
   void ProposeMembership(const coord::v1::Request& request, Clock::time_point deadline, Done done);
   // A started leadership transfer: `done` gets OK once `target` leads, UNAVAILABLE
   // if it does not by the deadline.
   void AwaitLeader(raft::NodeId target, Clock::time_point deadline,
                    std::function<void(Status)> done);
-  void Forward(raft::NodeId leader, const coord::v1::Request& request, Clock::time_point deadline,
-               Done done);
+  // A range, lock_inspect, lock_list, ... read after a read point.
   void LinearizableRead(const coord::v1::Request& request, Clock::time_point deadline, Done done);
-  // How long RetryLater waits: every "try again shortly" of the service.
-  static constexpr auto kRetryDelay = std::chrono::milliseconds(25);
-  void RetryLater(std::function<void()> f);
   void OnTick();
-  void OnForwardRequest(raft::NodeId from, const pb::ForwardRequest& forward);
-  // Stamps `envelope` with this member's clock and sends it to member `to`.
-  void SendToPeer(raft::NodeId to, pb::PeerEnvelope* envelope);
 
   // The local answer to a read (range, lock_inspect, lock_list, election_leader).
   coord::v1::Response LocalRead(const coord::v1::Request& request) const;
@@ -190,11 +181,6 @@ class Service {
   void NoteLockReply(const coord::v1::Request& request, const coord::v1::Response& response);
   coord::v1::Response MemberList(uint64_t id) const;
   coord::v1::Response StatusResponse(uint64_t id) const;
-  Outcome ErrorOutcome(uint64_t id, const Status& status, bool retryable = false) const;
-  // Replaces a reply over max_response_bytes by TOO_LARGE; `applied` says the
-  // request was a write that took effect (the error then says so).
-  void BoundReplySize(coord::v1::Response* response, bool applied) const;
-  void FillHeader(coord::v1::Response* response) const;
 
   ServiceOptions options_;
   boost::asio::io_context& io_;
@@ -211,10 +197,9 @@ class Service {
   TpcTimerTracker* tpc_tracker_ = nullptr;
   std::function<raft::TcpTransport::Stats()> peer_stats_;
   boost::asio::steady_timer timer_;
-  ForwardTable forwards_;  // own lock
-  PeerClock peer_clock_;   // own lock
-  PushRegistry pushes_;    // own lock; taken after the state lock, never before
-  MemberDirectory members_;  // own lock
+  PushRegistry pushes_;                   // own lock; taken after the state lock, never before
+  MemberDirectory members_;               // own lock
+  RequestRouter router_;                  // no lock of its own beyond its parts'; after members_
   std::unique_ptr<LeaderDuties> duties_;  // created by Start(); used by OnTick only
 
   mutable std::mutex mu_;  // guards everything below

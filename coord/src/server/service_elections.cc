@@ -14,7 +14,7 @@ void Service::Observe(const std::shared_ptr<ClientSink>& sink, const coord::v1::
                       bool text, Clock::time_point deadline) {
   AfterReadIndex(sink, request, text, deadline, [this, sink, request, text] {
     coord::v1::Response header;
-    FillHeader(&header);
+    router_.FillHeader(&header);
     adapter_->Read([&](const StateMachine& sm) {
       coord::v1::Response reply = sm.ElectionLeader(request.election_leader());
       reply.set_id(request.id());
@@ -45,7 +45,7 @@ coord::v1::Response Service::Unobserve(uint64_t connection_id, const coord::v1::
     r.mutable_error()->set_message("this connection does not observe election \"" + name + "\"");
   }
   r.set_id(request.id());
-  FillHeader(&r);
+  router_.FillHeader(&r);
   return r;
 }
 

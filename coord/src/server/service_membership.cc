@@ -19,11 +19,11 @@ void Service::AwaitLeader(raft::NodeId target, Clock::time_point deadline,
                           std::function<void(Status)> done) {
   if (raft_->GetStatus().leader == target) {
     done(Status::Ok());
-  } else if (Clock::now() + kRetryDelay >= deadline) {
+  } else if (Clock::now() + RequestRouter::kRetryDelay >= deadline) {
     done(Status::Unavailable("leadership did not move to " + members_.NameOf(target) +
                              " before the deadline (it may still; see status)"));
   } else {
-    RetryLater([this, target, deadline, done] { AwaitLeader(target, deadline, done); });
+    router_.RetryLater([this, target, deadline, done] { AwaitLeader(target, deadline, done); });
   }
 }
 
@@ -31,11 +31,11 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
   const uint64_t id = request.id();
   auto finish = [this, id, done](Status s, Response ok, bool retryable = false) {
     if (!s.ok()) {
-      done(ErrorOutcome(id, s, retryable));
+      done(router_.ErrorOutcome(id, s, retryable));
       return;
     }
     ok.set_id(id);
-    FillHeader(&ok);
+    router_.FillHeader(&ok);
     done(Outcome{std::move(ok), false});
   };
   auto on_result = [finish](Response ok) {
@@ -56,7 +56,8 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
     case Request::kMemberAdd: {
       const auto& add = request.member_add();
       if (add.name().empty() || add.peer_address().empty()) {
-        done(ErrorOutcome(id, Status::InvalidArgument("member_add needs name and peer_address")));
+        done(router_.ErrorOutcome(
+            id, Status::InvalidArgument("member_add needs name and peer_address")));
         return;
       }
       const uint64_t member = MemberIdFromName(add.name());
@@ -73,7 +74,7 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
     }
     case Request::kMemberPromote: {
       if (request.member_promote().name().empty()) {
-        done(ErrorOutcome(id, Status::InvalidArgument("member_promote needs a name")));
+        done(router_.ErrorOutcome(id, Status::InvalidArgument("member_promote needs a name")));
         return;
       }
       const uint64_t member = MemberIdFromName(request.member_promote().name());
@@ -84,13 +85,13 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
         return std::find(ids.begin(), ids.end(), member) != ids.end();
       };
       if (has(conf.voters())) {
-        done(ErrorOutcome(id, Status::Conflict("member " + request.member_promote().name() +
-                                               " is already a voter")));
+        done(router_.ErrorOutcome(id, Status::Conflict("member " + request.member_promote().name() +
+                                                       " is already a voter")));
         return;
       }
       if (!has(conf.learners())) {
-        done(ErrorOutcome(id,
-                          Status::NotFound("no learner named " + request.member_promote().name())));
+        done(router_.ErrorOutcome(
+            id, Status::NotFound("no learner named " + request.member_promote().name())));
         return;
       }
       if (!request.member_promote().force()) {
@@ -100,7 +101,7 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
           if (p.id == member) match = p.match;
         }
         if (!LearnerCaughtUp(match, st.raft.commit)) {
-          done(ErrorOutcome(
+          done(router_.ErrorOutcome(
               id, Status::Conflict("learner " + request.member_promote().name() +
                                    " has not caught up (it holds the log up to " +
                                    std::to_string(match) + " of the leader's commit " +
@@ -117,7 +118,7 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
     }
     case Request::kMemberRemove: {
       if (request.member_remove().name().empty()) {
-        done(ErrorOutcome(id, Status::InvalidArgument("member_remove needs a name")));
+        done(router_.ErrorOutcome(id, Status::InvalidArgument("member_remove needs a name")));
         return;
       }
       const uint64_t member = MemberIdFromName(request.member_remove().name());
@@ -126,8 +127,8 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
         return std::find(ids.begin(), ids.end(), member) != ids.end();
       };
       if (!has(conf.voters()) && !has(conf.learners())) {
-        done(ErrorOutcome(id,
-                          Status::NotFound("no member named " + request.member_remove().name())));
+        done(router_.ErrorOutcome(
+            id, Status::NotFound("no member named " + request.member_remove().name())));
         return;
       }
       cc.set_type(raft::pb::CONF_REMOVE_NODE);
@@ -151,7 +152,7 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
         }
       }
       if (target == raft::kNoNode) {
-        done(ErrorOutcome(id, Status::InvalidArgument("no other voter to transfer to")));
+        done(router_.ErrorOutcome(id, Status::InvalidArgument("no other voter to transfer to")));
         return;
       }
       ok.mutable_transfer_leadership();
@@ -166,36 +167,37 @@ void Service::ProposeMembership(const Request& request, Clock::time_point deadli
       return;
     }
     default:
-      done(ErrorOutcome(id, Status::InvalidArgument("not a membership request")));
+      done(router_.ErrorOutcome(id, Status::InvalidArgument("not a membership request")));
       return;
   }
   if (request.body_case() == Request::kMemberAdd) {
     // After a read point, so a retirement committed under an earlier leader is
     // applied here before the check.
-    raft_->ReadIndex(deadline, [this, request, deadline, cc, done,
-                                next = on_result(ok)](raft::ReadResult r) {
-      const uint64_t id = request.id();
-      if (!r.status.ok()) {
-        done(ErrorOutcome(id, NotServed(r.status), /*retryable=*/true));
-        return;
-      }
-      const auto& add = request.member_add();
-      const uint64_t member = cc.node_id();
-      if (adapter_->Read([&](const StateMachine& sm) { return sm.IsRetiredMember(member); })) {
-        done(ErrorOutcome(id, Status::Conflict("the name " + add.name() +
-                                               " belonged to a removed member and cannot be "
-                                               "added again; add the new member under a new "
-                                               "name")));
-        return;
-      }
-      // Registered (name, addresses) only once the change is committed: a refused
-      // or failed add must leave no trace in the member list.
-      const MemberInfo info{add.name(), add.peer_address(), add.client_address()};
-      raft_->ProposeConfChange(cc, deadline, [this, member, info, next](raft::ProposeResult r) {
-        if (r.status.ok()) AddMember(member, info);
-        next(std::move(r));
-      });
-    });
+    raft_->ReadIndex(
+        deadline, [this, request, deadline, cc, done, next = on_result(ok)](raft::ReadResult r) {
+          const uint64_t id = request.id();
+          if (!r.status.ok()) {
+            done(router_.ErrorOutcome(id, NotServed(r.status), /*retryable=*/true));
+            return;
+          }
+          const auto& add = request.member_add();
+          const uint64_t member = cc.node_id();
+          if (adapter_->Read([&](const StateMachine& sm) { return sm.IsRetiredMember(member); })) {
+            done(router_.ErrorOutcome(
+                id, Status::Conflict("the name " + add.name() +
+                                     " belonged to a removed member and cannot be "
+                                     "added again; add the new member under a new "
+                                     "name")));
+            return;
+          }
+          // Registered (name, addresses) only once the change is committed: a refused
+          // or failed add must leave no trace in the member list.
+          const MemberInfo info{add.name(), add.peer_address(), add.client_address()};
+          raft_->ProposeConfChange(cc, deadline, [this, member, info, next](raft::ProposeResult r) {
+            if (r.status.ok()) AddMember(member, info);
+            next(std::move(r));
+          });
+        });
     return;
   }
   if (request.body_case() == Request::kMemberRemove) {

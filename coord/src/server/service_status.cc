@@ -26,7 +26,7 @@ Response Service::MemberList(uint64_t id) const {
   for (uint64_t v : st.raft.conf_state.voters()) add(v, false);
   for (uint64_t l : st.raft.conf_state.learners()) add(l, true);
   r.mutable_member_list();
-  FillHeader(&r);
+  router_.FillHeader(&r);
   return r;
 }
 
@@ -68,7 +68,7 @@ Response Service::StatusResponse(uint64_t id) const {
     r.mutable_header()->set_revision(sm.revision());
     return 0;
   });
-  FillHeader(&r);
+  router_.FillHeader(&r);
   return r;
 }
 

@@ -3,9 +3,9 @@
 // Every member applies every begin and decision, so a participant may subscribe on
 // any member. As for election observers, the reply (the participant's list, read
 // under the state lock) and the registration happen under the state lock and the
-// push registry's lock, and pushes under the latter after the apply: a change applied before the read is
-// in the reply (and may be pushed as well: participants are idempotent by txn id),
-// a change applied after it is pushed. Nothing falls between the two.
+// push registry's lock, and pushes under the latter after the apply: a change applied before the
+// read is in the reply (and may be pushed as well: participants are idempotent by txn id), a change
+// applied after it is pushed. Nothing falls between the two.
 //
 // A decision is pushed only after it is applied, i.e. committed in the log: "the
 // decision is replicated before anyone is told".
@@ -18,7 +18,7 @@ void Service::SubscribeParticipant(const std::shared_ptr<ClientSink>& sink,
                                    Clock::time_point deadline) {
   AfterReadIndex(sink, request, text, deadline, [this, sink, request, text] {
     coord::v1::Response header;
-    FillHeader(&header);
+    router_.FillHeader(&header);
     const std::string& name = request.tpc_list().participant();
     adapter_->Read([&](const StateMachine& sm) {
       coord::v1::Response reply;
