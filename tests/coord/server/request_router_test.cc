@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "fake_raft_host.h"
+#include "wait_for.h"
 #include "server/state_adapter.h"
 
 namespace coord::server {
@@ -24,16 +25,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr raft::NodeId kSelf = 1;
 constexpr raft::NodeId kOther = 2;
-
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds limit = 5s) {
-  const auto until = Clock::now() + limit;
-  while (Clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
-}
 
 // Collects the one Outcome a request ends with (and counts extra ones).
 class Completion {

@@ -11,6 +11,7 @@
 
 #include "coord/server/server.h"
 #include "fake_raft_host.h"
+#include "wait_for.h"
 #include "fake_sink.h"
 
 namespace coord::server {
@@ -24,17 +25,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr raft::NodeId kSelf = 1;
 constexpr raft::NodeId kOther = 2;
-
-// Waits for `pred` with a deadline (the service completes on its I/O threads).
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds limit = 5s) {
-  const auto until = Clock::now() + limit;
-  while (Clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
-}
 
 // One member's server parts around a fake host, with two I/O threads.
 class ServiceTest : public ::testing::Test {
