@@ -213,6 +213,21 @@ TEST(WorkloadTest, FillRetriesFailuresAndLoadsEachKeyOnce) {
   EXPECT_FALSE(f.Next(a, &r));
 }
 
+TEST(WorkloadTest, SessionsFillCreatesSessionsOfTheGivenTtlInsteadOfPuts) {
+  FillWorkload f("/s", 2, "v", 3'600'000);
+  ClientContext a;
+  coord::v1::Request r;
+  ASSERT_TRUE(f.Next(a, &r));
+  EXPECT_TRUE(r.has_session_create());
+  EXPECT_FALSE(r.has_put());
+  EXPECT_EQ(r.session_create().ttl_ms(), 3'600'000);
+  f.Done(a, true);
+  coord::v1::Request r2;
+  ASSERT_TRUE(f.Next(a, &r2));
+  f.Done(a, true);
+  EXPECT_TRUE(f.Finished());
+}
+
 // Drives one client of the lock workload through a reply.
 Step Reply(LockWorkload& w, ClientContext& c, coord::v1::Response response) {
   return w.OnReply(c, response);

@@ -28,6 +28,8 @@ const char kUsage[] =
     "                        member itself (workload \"read-serializable\")\n"
     "  fill --count N        put N distinct keys as fast as possible, then stop; no\n"
     "                        warmup; secs is the time to load them all (workload \"fill\")\n"
+    "  sessions --count N    create N sessions (ttl 1 h, never kept alive) as fast as\n"
+    "                        possible, then stop; like fill (workload \"sessions\")\n"
     "  failover --kill-pid PID --kill-endpoint H:P\n"
     "                        write continuously through every endpoint except H:P (the\n"
     "                        client address of process PID); after the warmup send\n"
@@ -51,7 +53,7 @@ const char kUsage[] =
     "  --duration S          seconds of the measured window (default 5)\n"
     "  --value-size B        bytes per written value (default 256)\n"
     "  --serializable        read: serializable (local) reads\n"
-    "  --count N             fill: number of keys\n"
+    "  --count N             fill: number of keys; sessions: number of sessions\n"
     "  --kill-pid PID        failover: process to kill\n"
     "  --kill-endpoint H:P   failover: that process's client address\n"
     "  --read-keys N         read: keys preloaded before the run (default 1000)\n"
@@ -95,11 +97,12 @@ Result<Mode> ParseMode(const std::string& s) {
   if (s == "write") return Mode::kWrite;
   if (s == "read") return Mode::kRead;
   if (s == "fill") return Mode::kFill;
+  if (s == "sessions") return Mode::kSessions;
   if (s == "failover") return Mode::kFailover;
   if (s == "leader") return Mode::kLeader;
   if (s == "lock") return Mode::kLock;
   return Status::InvalidArgument("unknown mode '" + s +
-                                 "' (write, read, fill, failover, leader, lock; see --help)");
+                                 "' (write, read, fill, sessions, failover, leader, lock; see --help)");
 }
 
 }  // namespace
@@ -207,11 +210,12 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       return Status::InvalidArgument("unknown flag '" + flag + "' (see --help)");
     }
   }
-  if (o.mode == Mode::kFill && !have_count) {
-    return Status::InvalidArgument("fill needs --count N");
+  const bool counted = o.mode == Mode::kFill || o.mode == Mode::kSessions;
+  if (counted && !have_count) {
+    return Status::InvalidArgument("fill and sessions need --count N");
   }
-  if (o.mode != Mode::kFill && have_count) {
-    return Status::InvalidArgument("--count applies to fill only");
+  if (!counted && have_count) {
+    return Status::InvalidArgument("--count applies to fill and sessions only");
   }
   if (o.serializable && o.mode != Mode::kRead) {
     return Status::InvalidArgument("--serializable applies to read only");

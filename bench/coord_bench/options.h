@@ -14,7 +14,7 @@
 
 namespace coord::bench {
 
-enum class Mode { kWrite, kRead, kFill, kFailover, kLeader, kLock };
+enum class Mode { kWrite, kRead, kFill, kSessions, kFailover, kLeader, kLock };
 
 struct Options {
   Mode mode = Mode::kWrite;

@@ -45,6 +45,10 @@ bool FillWorkload::Next(ClientContext& client, coord::v1::Request* request) {
     if (index >= count_) return false;
   }
   client.pending = index;
+  if (session_ttl_ms_ > 0) {
+    request->mutable_session_create()->set_ttl_ms(session_ttl_ms_);
+    return true;
+  }
   coord::v1::PutRequest* put = request->mutable_put();
   put->set_key(IndexedKey(prefix_, index));
   put->set_value(value_);

@@ -97,10 +97,15 @@ class ReadWorkload final : public Workload {
 
 // fill: puts PREFIX/<i> for i in [0, count) once each, shared by all clients; a
 // failed put is retried (by the same client, next). Finished() once all succeeded.
+// With session_ttl_ms > 0 it creates `count` sessions of that TTL instead (the
+// `sessions` mode; a retried create whose outcome was unknown may leave one more).
 class FillWorkload final : public Workload {
  public:
-  FillWorkload(std::string prefix, int64_t count, std::string value)
-      : prefix_(std::move(prefix)), count_(count), value_(std::move(value)) {}
+  FillWorkload(std::string prefix, int64_t count, std::string value, int64_t session_ttl_ms = 0)
+      : prefix_(std::move(prefix)),
+        count_(count),
+        value_(std::move(value)),
+        session_ttl_ms_(session_ttl_ms) {}
   bool Next(ClientContext& client, coord::v1::Request* request) override;
   void Done(ClientContext& client, bool ok) override;
   int64_t succeeded() const { return succeeded_.load(); }
@@ -110,6 +115,7 @@ class FillWorkload final : public Workload {
   const std::string prefix_;
   const int64_t count_;
   const std::string value_;
+  const int64_t session_ttl_ms_;
   std::atomic<int64_t> next_{0};
   std::atomic<int64_t> succeeded_{0};
   std::mutex mu_;

@@ -103,6 +103,11 @@ std::string Metrics::Render(const MetricsSnapshot& g) const {
           g.peer_frames_refused);
   counter("coord_peer_bad_frames_total", "Peer frames that could not be decoded.",
           g.peer_bad_frames);
+  counter("coord_peer_sent_bytes_total",
+          "Bytes written to peer connections (log replication, snapshots, forwards).",
+          g.peer_bytes_sent);
+  counter("coord_peer_received_bytes_total", "Bytes read from peer connections.",
+          g.peer_bytes_received);
   counter("coord_peer_messages_refused_total",
           "Raft messages refused by the core (malformed, or numbers out of bounds).",
           g.peer_messages_refused);

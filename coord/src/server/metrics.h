@@ -34,6 +34,8 @@ struct MetricsSnapshot {
   uint64_t peer_frames_refused = 0;
   uint64_t peer_bad_frames = 0;
   uint64_t peer_messages_refused = 0;
+  uint64_t peer_bytes_sent = 0;      // Raft traffic and forwards, length prefixes included
+  uint64_t peer_bytes_received = 0;
 };
 
 class Metrics {

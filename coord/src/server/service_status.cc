@@ -96,6 +96,8 @@ MetricsSnapshot Service::Gauges() const {
     g.peer_connections_refused = peer.refused;
     g.peer_frames_refused = peer.frames_refused;
     g.peer_bad_frames = peer.decode_errors;
+    g.peer_bytes_sent = peer.bytes_sent;
+    g.peer_bytes_received = peer.bytes_received;
   }
   adapter_->Read([&](const StateMachine& sm) {
     g.revision = sm.revision();
