@@ -208,6 +208,57 @@ class WatchState : public std::enable_shared_from_this<WatchState> {
     }
   }
 
+  // See Watch::RequestProgress. A linearizable count of the watched range, sent
+  // on the connection the watch is registered on: the member answers it after
+  // queueing every event of revisions up to the reply's revision R (events are
+  // queued at apply, the read after its read point), and the I/O thread handles
+  // that connection's frames in order, so by the reply every such event was
+  // posted to the executor before `done`.
+  void RequestProgress(std::function<void(Result<int64_t>)> done) {
+    Request r;
+    uint64_t epoch = 0;
+    int64_t id = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (!ended_ && watch_id_ != 0) {
+        epoch = watch_epoch_;
+        id = watch_id_;
+      }
+    }
+    if (id == 0) {
+      core_->executor()->Post(
+          [done] { done(Status::Unavailable("the watch is not registered right now")); });
+      return;
+    }
+    auto* range = r.mutable_range();
+    range->set_key(options_.key);
+    range->set_range_end(options_.range_end);
+    range->set_prefix(options_.prefix);
+    range->set_count_only(true);
+    CallOptions o;
+    o.bound_epoch = epoch;
+    std::weak_ptr<WatchState> weak = shared_from_this();
+    core_->Submit(
+        std::move(r), core_->DeadlineFor(std::chrono::milliseconds(0)),
+        [weak, epoch, id, done](Result<Response> resp, uint64_t) {
+          auto s = weak.lock();
+          if (!s) return;
+          Result<int64_t> out = Status::Unavailable("the watch moved to another connection");
+          {
+            std::lock_guard lock(s->mu_);
+            if (!resp.ok()) {
+              out = resp.status();
+            } else if (!s->ended_ && s->watch_epoch_ == epoch && s->watch_id_ == id) {
+              const int64_t revision = resp->header().revision();
+              s->last_revision_ = std::max(s->last_revision_, revision);
+              out = revision;
+            }
+          }
+          s->core_->executor()->Post([done, out] { done(out); });
+        },
+        o);
+  }
+
   int64_t last_revision() const {
     std::lock_guard lock(mu_);
     return last_revision_;
@@ -261,5 +312,8 @@ Watch::~Watch() { Cancel(); }
 void Watch::Cancel() { state_->Cancel(); }
 int64_t Watch::last_revision() const { return state_->last_revision(); }
 uint64_t Watch::registrations() const { return state_->registrations(); }
+void Watch::RequestProgress(std::function<void(Result<int64_t>)> done) {
+  state_->RequestProgress(std::move(done));
+}
 
 }  // namespace coord

@@ -3,6 +3,7 @@
 #include "coord/client/watch.h"
 
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -178,6 +179,37 @@ TEST(ClientWatch, ResumeBelowCompactionEndsTheWatch) {
   if (got.ended.load()) {
     std::lock_guard lock(got.mu);
     EXPECT_EQ(got.end.code(), StatusCode::kCompacted) << got.end;
+  }
+}
+
+}  // namespace
+}  // namespace coord::test
+
+namespace coord::test {
+namespace {
+
+// RequestProgress answers with a revision R only after every event up to R was
+// handed to on_events: a handler that saw nothing of a write before R is a bug.
+TEST(ClientWatch, RequestProgressAnswersAfterEveryEventUpToItsRevision) {
+  auto writer = NewClient(g_client_ensemble->member(0).client_address);
+  auto c = NewClient(g_client_ensemble->member(1).client_address);
+  const std::string prefix = Fresh("/watch/progress") + "/";
+  Collector seen;
+  Watch::Options o;
+  o.key = prefix;
+  o.prefix = true;
+  auto w = Watch::Create(*c, o, seen.Events(*c), seen.End());
+  ASSERT_TRUE(w.ok()) << w.status();
+  for (int i = 0; i < 20; ++i) {
+    auto put = writer->Put(prefix + std::to_string(i), "v");
+    ASSERT_TRUE(put.ok());
+    std::promise<Result<int64_t>> answered;
+    (*w)->RequestProgress([&](Result<int64_t> r) { answered.set_value(r); });
+    auto r = answered.get_future().get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_GE(*r, put->revision());
+    EXPECT_EQ(seen.size(), static_cast<size_t>(i + 1)) << "every event up to R came first";
+    EXPECT_GE((*w)->last_revision(), *r);
   }
 }
 

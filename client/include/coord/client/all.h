@@ -7,6 +7,7 @@
 //   std::lock_guard guard(lock);  // lock.token() is the fencing token
 #pragma once
 
+#include "coord/client/cache.h"
 #include "coord/client/client.h"
 #include "coord/client/election.h"
 #include "coord/client/error.h"

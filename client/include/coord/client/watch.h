@@ -74,6 +74,17 @@ class Watch {
   // Times the watch was (re-)created on a connection (1 after Create).
   uint64_t registrations() const;
 
+  // Asks the ensemble how far the watch is: a linearizable read of the watched
+  // range on the watch's own connection. `done` runs once on the executor with
+  // revision R AFTER on_events has run for every revision <= R that has events:
+  // when it runs, everything the watch will ever deliver up to R has been
+  // delivered, and R was the ensemble's revision at some moment after the call
+  // (so what the handler built reflects the store as of that moment).
+  // last_revision() is then at least R. Errors (inconclusive, ask again):
+  // kUnavailable when the watch is not registered or moved to another connection
+  // before the answer, the read's own errors (kTimeout...). May change.
+  void RequestProgress(std::function<void(Result<int64_t>)> done);
+
  private:
   explicit Watch(std::shared_ptr<client_internal::WatchState> state);
   std::shared_ptr<client_internal::WatchState> state_;
