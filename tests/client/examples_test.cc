@@ -53,12 +53,30 @@ TEST(Examples, LeaderWorker) {
 }
 #endif
 
+#ifdef COORD_EXAMPLE_LIKE_COUNTER
+// Weak consistency: exact counts (compare-and-set), read-your-writes through the
+// writer's own cache, every cache converging once the writes stop.
+TEST(Examples, LikeCounter) {
+  auto [status, out] =
+      RunCommand(std::string("timeout 120 ") + COORD_EXAMPLE_LIKE_COUNTER + " --endpoints " +
+                 Endpoints() + " --writers 3 --likes 40 --readers 2 --seconds 0.5");
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("likes: 120 of 120"), std::string::npos) << out;
+  EXPECT_NE(out.find("read-your-writes: 120 checks, 0 violations"), std::string::npos) << out;
+  EXPECT_NE(out.find("converged: every cache equal"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nok\n"), std::string::npos) << out;
+}
+#endif
+
 TEST(Examples, BadArgumentsAreRefused) {
 #ifdef COORD_EXAMPLE_LOCK_FENCING
   EXPECT_EQ(RunCommand(std::string(COORD_EXAMPLE_LOCK_FENCING) + " --bogus").first, 2);
 #endif
 #ifdef COORD_EXAMPLE_LEADER_WORKER
   EXPECT_EQ(RunCommand(std::string(COORD_EXAMPLE_LEADER_WORKER) + " --bogus").first, 2);
+#endif
+#ifdef COORD_EXAMPLE_LIKE_COUNTER
+  EXPECT_EQ(RunCommand(std::string(COORD_EXAMPLE_LIKE_COUNTER) + " --bogus").first, 2);
 #endif
 }
 
