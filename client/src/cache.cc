@@ -75,8 +75,12 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
 
   // ---- reads --------------------------------------------------------------------
 
-  template <typename T, typename Local, typename Through>
-  Result<Cache::Read<T>> Serve(const Cache::ReadOptions& ro, Local local, Through through) {
+  // A read: `local` (under the shared data lock) once the bounds of `ro` hold;
+  // else, when it must not wait, the linearizable `through` range, its reply
+  // turned into T by `from_range`.
+  template <typename T, typename Local, typename FromRange>
+  Result<Cache::Read<T>> Serve(const Cache::ReadOptions& ro, Local local,
+                               coord::v1::RangeRequest through, FromRange from_range) {
     const auto start = Clock::now();
     const auto timeout = ro.timeout.count() > 0 ? ro.timeout : client_.options().default_timeout;
     const auto deadline = start + timeout;
@@ -89,7 +93,13 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
       if (ro.on_stale == Cache::OnStale::kReadThrough || client_.executor().InExecutorThread()) {
         lock.unlock();
         read_throughs_.fetch_add(1);
-        return through(deadline - Clock::now());
+        auto got = client_.Range(through, ToMillis(deadline - Clock::now()));
+        if (!got.ok()) return got.status();
+        Cache::Read<T> out;
+        out.value = from_range(got->range);
+        out.revision = got->header.revision();
+        out.from_cache = false;
+        return out;
       }
       if (!fresh_enough && !confirm_requested_) {
         confirm_requested_ = true;  // the worker asks the ensemble
@@ -120,6 +130,8 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
       return Status::InvalidArgument("key '" + key + "' is not under the cache's prefix '" +
                                      options_.prefix + "'");
     }
+    coord::v1::RangeRequest through;
+    through.set_key(key);
     return Serve<std::optional<KeyValue>>(
         ro,
         [&]() -> std::optional<KeyValue> {
@@ -127,16 +139,10 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
           if (it == kvs_.end()) return std::nullopt;
           return it->second;
         },
-        [&](Clock::duration left) -> Result<Cache::Read<std::optional<KeyValue>>> {
-          coord::v1::RangeRequest r;
-          r.set_key(key);
-          auto got = client_.Range(r, ToMillis(left));
-          if (!got.ok()) return got.status();
-          Cache::Read<std::optional<KeyValue>> out;
-          if (got->range.kvs_size() > 0) out.value = got->range.kvs(0);
-          out.revision = got->header.revision();
-          out.from_cache = false;
-          return out;
+        through,
+        [](const coord::v1::RangeResponse& r) -> std::optional<KeyValue> {
+          if (r.kvs_size() == 0) return std::nullopt;
+          return r.kvs(0);
         });
   }
 
@@ -146,6 +152,9 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
       return Status::InvalidArgument("prefix '" + prefix + "' is not under the cache's prefix '" +
                                      options_.prefix + "'");
     }
+    coord::v1::RangeRequest through;
+    through.set_key(prefix);
+    through.set_prefix(true);
     return Serve<std::vector<KeyValue>>(
         ro,
         [&] {
@@ -156,17 +165,9 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
           }
           return out;
         },
-        [&](Clock::duration left) -> Result<Cache::Read<std::vector<KeyValue>>> {
-          coord::v1::RangeRequest r;
-          r.set_key(prefix);
-          r.set_prefix(true);
-          auto got = client_.Range(r, ToMillis(left));
-          if (!got.ok()) return got.status();
-          Cache::Read<std::vector<KeyValue>> out;
-          out.value.assign(got->range.kvs().begin(), got->range.kvs().end());
-          out.revision = got->header.revision();
-          out.from_cache = false;
-          return out;
+        through,
+        [](const coord::v1::RangeResponse& r) {
+          return std::vector<KeyValue>(r.kvs().begin(), r.kvs().end());
         });
   }
 

@@ -240,9 +240,13 @@ class WatchState : public std::enable_shared_from_this<WatchState> {
     std::weak_ptr<WatchState> weak = shared_from_this();
     core_->Submit(
         std::move(r), core_->DeadlineFor(std::chrono::milliseconds(0)),
-        [weak, epoch, id, done](Result<Response> resp, uint64_t) {
+        [weak, core = core_, epoch, id, done](Result<Response> resp, uint64_t) {
           auto s = weak.lock();
-          if (!s) return;
+          if (!s) {  // the watch is gone; `done` still runs once
+            core->executor()->Post(
+                [done] { done(Status::Unavailable("the watch was cancelled")); });
+            return;
+          }
           Result<int64_t> out = Status::Unavailable("the watch moved to another connection");
           {
             std::lock_guard lock(s->mu_);
