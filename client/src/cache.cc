@@ -273,9 +273,20 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
     }
   }
 
+  // Relists; a list whose next revision was compacted before the watch began
+  // (a compaction right after the list) is listed again.
+  Status Relist() {
+    Status s;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      s = ListAndWatch();
+      if (s.code() != StatusCode::kCompacted) break;
+    }
+    return s;
+  }
+
   // Replaces the contents by a fresh list and watches from after it; tells the
   // handlers the difference.
-  Status Relist() {
+  Status ListAndWatch() {
     watch_.reset();  // the old watch delivers nothing after this
     const uint64_t generation = ++generation_;
     const auto asked = Clock::now();
