@@ -1,6 +1,7 @@
 #include "coord/client/cache.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -84,12 +85,16 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
     const auto start = Clock::now();
     const auto timeout = ro.timeout.count() > 0 ? ro.timeout : client_.options().default_timeout;
     const auto deadline = start + timeout;
+    // The common case (no bound, or one already met) takes no exclusive lock:
+    // readers on many threads share data_mu_ only.
+    if (!halted_.load() && RevisionReached(ro) && FreshEnough(ro, start)) {
+      return ServeLocal<T>(local);
+    }
     std::unique_lock lock(wait_mu_);
     while (true) {
       if (!stopped_.ok()) return stopped_;
-      const bool fresh_enough = !ro.max_staleness.has_value() || confirmed_at_ >= start ||
-                                Clock::now() - confirmed_at_ <= *ro.max_staleness;
-      if (revision_ >= ro.min_revision && fresh_enough) break;
+      const bool fresh_enough = FreshEnough(ro, start);
+      if (RevisionReached(ro) && fresh_enough) break;
       if (ro.on_stale == Cache::OnStale::kReadThrough || client_.executor().InExecutorThread()) {
         lock.unlock();
         read_throughs_.fetch_add(1);
@@ -106,30 +111,42 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
         wait_cv_.notify_all();
       }
       if (wait_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
-        return Status::Timeout(revision_ < ro.min_revision
+        return Status::Timeout(!RevisionReached(ro)
                                    ? "the cache did not reach revision " +
                                          std::to_string(ro.min_revision) + " (it is at " +
-                                         std::to_string(revision_) + ") before the deadline"
+                                         std::to_string(revision_.load()) + ") before the deadline"
                                    : "the cache could not be confirmed current before the "
                                      "deadline");
       }
     }
-    const Duration staleness = StalenessLocked();
     lock.unlock();
-    std::shared_lock data(data_mu_);
+    return ServeLocal<T>(local);
+  }
+
+  // The answer from the contents, under the shared lock.
+  template <typename T, typename Local>
+  Cache::Read<T> ServeLocal(Local& local) {
     Cache::Read<T> out;
+    out.staleness = staleness();
+    std::shared_lock data(data_mu_);
     out.value = local();
     out.revision = data_revision_;
-    out.staleness = staleness;
     return out;
+  }
+
+  bool RevisionReached(const Cache::ReadOptions& ro) const {
+    return revision_.load() >= ro.min_revision;
+  }
+  // Confirmed within the bound, or by a confirmation asked after the read began.
+  bool FreshEnough(const Cache::ReadOptions& ro, Clock::time_point start) const {
+    if (!ro.max_staleness.has_value()) return true;
+    const Clock::time_point confirmed = confirmed_at_.load();
+    return confirmed >= start || Clock::now() - confirmed <= *ro.max_staleness;
   }
 
   Result<Cache::Read<std::optional<KeyValue>>> Get(const std::string& key,
                                                    const Cache::ReadOptions& ro) {
-    if (!HasPrefix(key, options_.prefix)) {
-      return Status::InvalidArgument("key '" + key + "' is not under the cache's prefix '" +
-                                     options_.prefix + "'");
-    }
+    if (Status s = CheckUnderPrefix("key", key); !s.ok()) return s;
     coord::v1::RangeRequest through;
     through.set_key(key);
     return Serve<std::optional<KeyValue>>(
@@ -148,10 +165,7 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
 
   Result<Cache::Read<std::vector<KeyValue>>> List(const std::string& prefix,
                                                   const Cache::ReadOptions& ro) {
-    if (!HasPrefix(prefix, options_.prefix)) {
-      return Status::InvalidArgument("prefix '" + prefix + "' is not under the cache's prefix '" +
-                                     options_.prefix + "'");
-    }
+    if (Status s = CheckUnderPrefix("prefix", prefix); !s.ok()) return s;
     coord::v1::RangeRequest through;
     through.set_key(prefix);
     through.set_prefix(true);
@@ -171,13 +185,11 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
         });
   }
 
-  int64_t revision() const {
-    std::lock_guard lock(wait_mu_);
-    return revision_;
-  }
+  int64_t revision() const { return revision_.load(); }
   Duration staleness() const {
-    std::lock_guard lock(wait_mu_);
-    return StalenessLocked();
+    const Clock::time_point confirmed = confirmed_at_.load();
+    if (confirmed == Clock::time_point::min()) return Duration::max();
+    return std::chrono::duration_cast<Duration>(Clock::now() - confirmed);
   }
   Status status() const {
     std::lock_guard lock(wait_mu_);
@@ -187,8 +199,8 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
     Cache::Stats s;
     {
       std::lock_guard lock(wait_mu_);
-      s.revision = revision_;
-      s.staleness = StalenessLocked();
+      s.revision = revision_.load();
+      s.staleness = staleness();
       s.relists = relists_;
       s.relist_changes = relist_changes_;
       s.confirmations = confirmations_;
@@ -208,9 +220,19 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
     return std::max(Duration(1), std::chrono::duration_cast<Duration>(d));
   }
 
-  Duration StalenessLocked() const {
-    if (confirmed_at_ == Clock::time_point::min()) return Duration::max();
-    return std::chrono::duration_cast<Duration>(Clock::now() - confirmed_at_);
+  Status CheckUnderPrefix(const char* what, const std::string& s) const {
+    if (HasPrefix(s, options_.prefix)) return Status::Ok();
+    return Status::InvalidArgument(std::string(what) + " '" + s +
+                                   "' is not under the cache's prefix '" + options_.prefix + "'");
+  }
+
+  // Writers of revision_ and confirmed_at_ hold wait_mu_ (so no waiter misses a
+  // change); readers need no lock. Both only grow.
+  void RaiseRevisionLocked(int64_t r) {
+    if (r > revision_.load()) revision_.store(r);
+  }
+  void RaiseConfirmedLocked(Clock::time_point t) {
+    if (t > confirmed_at_.load()) confirmed_at_.store(t);
   }
 
   Status OverLimit(size_t keys, size_t bytes) const {
@@ -229,6 +251,7 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
     {
       std::lock_guard lock(wait_mu_);
       stopped_ = why;
+      halted_.store(true);
     }
     wait_cv_.notify_all();
   }
@@ -324,13 +347,13 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
     }
     {
       std::lock_guard lock(wait_mu_);
-      const bool first = confirmed_at_ == Clock::time_point::min();
+      const bool first = confirmed_at_.load() == Clock::time_point::min();
       if (!first) {
         ++relists_;
         relist_changes_ += changes.size();
       }
-      revision_ = at;
-      confirmed_at_ = std::max(confirmed_at_, asked);
+      RaiseRevisionLocked(at);  // a linearizable list is never behind what we had
+      RaiseConfirmedLocked(asked);
     }
     wait_cv_.notify_all();
     PostChanges(std::move(changes));
@@ -388,7 +411,7 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
     events_.fetch_add(changes.size());
     {
       std::lock_guard lock(wait_mu_);
-      revision_ = std::max(revision_, batch.revision());
+      RaiseRevisionLocked(batch.revision());
     }
     wait_cv_.notify_all();
     if (!over.ok()) StopWith(over);
@@ -492,8 +515,8 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
         s->confirm_in_flight_ = false;
         if (r.ok() && generation == s->generation_) {
           // Every event up to *r has been applied (RequestProgress's contract).
-          s->revision_ = std::max(s->revision_, *r);
-          s->confirmed_at_ = std::max(s->confirmed_at_, asked);
+          s->RaiseRevisionLocked(*r);
+          s->RaiseConfirmedLocked(asked);
           ++s->confirmations_;
         }  // else inconclusive: a waiting reader asks again when woken
       }
@@ -524,9 +547,10 @@ class CacheState : public std::enable_shared_from_this<CacheState> {
   // Freshness and the worker's requests.
   mutable std::mutex wait_mu_;
   std::condition_variable wait_cv_;
-  int64_t revision_ = 0;
-  Clock::time_point confirmed_at_ = Clock::time_point::min();
+  std::atomic<int64_t> revision_{0};
+  std::atomic<Clock::time_point> confirmed_at_{Clock::time_point::min()};
   Status stopped_;
+  std::atomic<bool> halted_{false};  // stopped_ is not OK (read without the lock)
   bool stopping_ = false;
   bool relist_requested_ = false;
   bool confirm_requested_ = false;

@@ -15,10 +15,6 @@ namespace {
 using coord::v1::Request;
 using coord::v1::Response;
 
-bool IsLeaderOnly(Request::BodyCase c) {
-  return coord::v1::IsWriteRequest(c) || IsMembershipRequest(c);
-}
-
 // A read point failed in a way that a later try may not (no leader yet, the
 // leadership moving, the read aborted by a leader change).
 bool TransientReadFailure(const Status& s) {
@@ -91,6 +87,10 @@ coord::state::Command CommandFromRequest(const Request& request) {
 }
 
 }  // namespace
+
+bool IsLeaderOnlyRequest(Request::BodyCase c) {
+  return coord::v1::IsWriteRequest(c) || IsMembershipRequest(c);
+}
 
 bool IsMembershipRequest(Request::BodyCase c) {
   return c == Request::kMemberAdd || c == Request::kMemberPromote || c == Request::kMemberRemove ||
@@ -266,7 +266,7 @@ void RequestRouter::OnForwardRequest(raft::NodeId from, const pb::ForwardRequest
     SendToPeer(from, &envelope);
   };
   const Request& request = forward.request();
-  if (!IsLeaderOnly(request.body_case())) {
+  if (!IsLeaderOnlyRequest(request.body_case())) {
     reply(ErrorOutcome(request.id(), Status::InvalidArgument("request cannot be forwarded")));
     return;
   }

@@ -118,5 +118,8 @@ class RequestRouter {
 // Whether `body` is a membership request (member_add/promote/remove,
 // transfer_leadership): leader-only, but not a state Command.
 bool IsMembershipRequest(coord::v1::Request::BodyCase body);
+// Whether `body` runs on the leader only: a write (a state Command) or a
+// membership request. These are what Submit and a forward accept.
+bool IsLeaderOnlyRequest(coord::v1::Request::BodyCase body);
 
 }  // namespace coord::server

@@ -20,8 +20,6 @@ using coord::v1::ServerMessage;
 constexpr auto kHelloInterval = std::chrono::milliseconds(500);
 constexpr auto kProgressInterval = std::chrono::milliseconds(1000);
 
-bool IsWrite(Request::BodyCase c) { return coord::v1::IsWriteRequest(c); }
-
 }  // namespace
 
 Service::Service(ServiceOptions options, boost::asio::io_context& io, StateAdapter* adapter,
@@ -116,7 +114,7 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
                            "unused ones and retry"));
     return;
   }
-  if (IsWrite(body) || IsMembershipRequest(body)) {
+  if (IsLeaderOnlyRequest(body)) {
     const uint64_t slot = sink->Reserve();
     router_.Submit(request, deadline, [this, sink, text, slot, deliver, request](Outcome o) {
       const Response& r = o.response;
