@@ -21,6 +21,7 @@ bool IsWriteRequest(Request::BodyCase body) {
     case Request::kTpcVote:
     case Request::kTpcAck:
     case Request::kTopicCommitOffset:
+    case Request::kTopicTrim:
       return true;
     default:
       return false;

@@ -80,6 +80,9 @@ coord::state::Command CommandFromRequest(const Request& request) {
     case Request::kTopicCommitOffset:
       *c.mutable_topic_commit_offset() = request.topic_commit_offset();
       break;
+    case Request::kTopicTrim:
+      *c.mutable_topic_trim() = request.topic_trim();
+      break;
     default:
       break;
   }

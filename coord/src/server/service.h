@@ -23,7 +23,7 @@
 //   reply (service_locks.cc). The leader proposes LockWaitTimeout at the wait
 //   deadlines kept by the LockWaitTracker.
 //   member_add/promote/remove, transfer_leadership: on the leader (forwarded).
-// 2PC and topics: tpc_begin/vote/ack and topic_commit_offset are writes;
+// 2PC and topics: tpc_begin/vote/ack, topic_commit_offset and topic_trim are writes;
 //   tpc_get, tpc_list and topic_read are linearizable reads. tpc_list with
 //   subscribe replies with the participant's list, then pushes a TpcEvent for
 //   every later prepare and decision that names the participant (service_tpc.cc;

@@ -221,6 +221,9 @@ ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::C
       status =
           TopicCommitOffset(command.topic_commit_offset(), response.mutable_topic_commit_offset());
       break;
+    case Cmd::kTopicTrim:
+      status = TopicTrim(command.topic_trim(), response.mutable_topic_trim());
+      break;
     case Cmd::kMemberRetire:
       retired_members_.insert(command.member_retire().member_id());
       break;

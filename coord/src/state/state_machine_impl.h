@@ -167,6 +167,7 @@ class StateMachine::Impl {
   Result<coord::v1::TopicReadResponse> TopicRead(const coord::v1::TopicReadRequest& req) const;
   Status TopicCommitOffset(const coord::v1::TopicCommitOffsetRequest& req,
                            coord::v1::TopicCommitOffsetResponse* out);
+  Status TopicTrim(const coord::v1::TopicTrimRequest& req, coord::v1::TopicTrimResponse* out);
 
   // ---- snapshot.cc ----
   std::string Snapshot() const;

@@ -11,7 +11,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "state/key_range.h"
 #include "state/state_machine_impl.h"
 
 namespace coord::server {
@@ -20,6 +22,9 @@ namespace {
 
 constexpr size_t kOffsetDigits = 20;
 constexpr char kOffsetKeyPrefix[] = "/_coord/offsets/";
+// Records one trim deletes at most: bounds the work of one apply and the size of
+// the watch event batch it produces.
+constexpr int64_t kMaxTrimRecords = 10'000;
 
 // A non-negative decimal without sign or spaces that fits int64_t.
 std::optional<int64_t> ParseOffset(std::string_view text) {
@@ -161,6 +166,57 @@ Status StateMachine::Impl::TopicCommitOffset(const coord::v1::TopicCommitOffsetR
   coord::v1::PutResponse written = ExecPut(put, keys_.revision() + 1);
   out->set_key(key);
   out->set_revision(written.revision());
+  return Status::Ok();
+}
+
+Status StateMachine::Impl::TopicTrim(const coord::v1::TopicTrimRequest& req,
+                                     coord::v1::TopicTrimResponse* out) {
+  COORD_RETURN_IF_ERROR(CheckTopic(req.topic(), options_.max_key_bytes));
+  if (req.below_offset() < 0 || req.limit() < 0) {
+    return Status::InvalidArgument("below_offset and limit must not be negative");
+  }
+  const std::string& topic = req.topic();
+  // The bound: the smallest offset committed by any consumer of this topic (the
+  // key's remainder after the prefix has no '/', else it belongs to a longer topic).
+  std::optional<int64_t> bound;
+  if (req.below_offset() > 0) bound = req.below_offset();
+  const std::string offsets_prefix = kOffsetKeyPrefix + topic + "/";
+  Status bad = Status::Ok();
+  keys_.ForEach(*MakeKeyRange(offsets_prefix, "", true), 0,
+                [&](const std::string& key, const KeyVersion& v) {
+                  if (key.find('/', offsets_prefix.size()) != std::string::npos) return true;
+                  std::optional<int64_t> committed = ParseOffset(v.value);
+                  if (!committed) {
+                    bad = Status::Conflict("offset key \"" + key + "\" does not hold a decimal offset");
+                    return false;
+                  }
+                  bound = bound ? std::min(*bound, *committed) : *committed;
+                  return true;
+                });
+  COORD_RETURN_IF_ERROR(bad);
+  const int64_t limit = req.limit() == 0 ? kMaxTrimRecords : std::min(req.limit(), kMaxTrimRecords);
+  const int64_t revision = keys_.revision() + 1;
+  std::vector<std::string> victims;
+  bool more = false;
+  if (bound && *bound > 1) {
+    KeyRange range;
+    range.begin = topic + PadSequence(1);
+    range.end = topic + PadSequence(static_cast<uint64_t>(*bound));
+    keys_.ForEach(range, 0, [&](const std::string& key, const KeyVersion&) {
+      if (!RecordOffset(std::string_view(key).substr(topic.size()))) return true;
+      if (static_cast<int64_t>(victims.size()) == limit) {
+        more = true;
+        return false;
+      }
+      victims.push_back(key);
+      return true;
+    });
+  }
+  for (const std::string& key : victims) DeleteKey(key, revision);
+  out->set_deleted(static_cast<int64_t>(victims.size()));
+  out->set_bound(bound.value_or(0));
+  out->set_more(more);
+  out->set_revision(victims.empty() ? keys_.revision() : revision);
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 // Topics (the outbox): appends atomic with the other ops of a txn, a failed
 // compare writing neither, offsets that increase and are never reused, reads from
-// an offset with a limit and after deletions, and consumer offsets with a compare.
+// an offset with a limit and after deletions, consumer offsets with a compare, and
+// retention below the slowest consumer.
 #include <gtest/gtest.h>
 
 #include "coord/state/tpc_test_util.h"
@@ -192,6 +193,75 @@ TEST(OutboxTest, ConsumerOffsetsCompareAndSet) {
   EXPECT_EQ(d.Apply(CommitOffsetCmd("t", "huge", 0, 1)).response.error().code(), pb::CONFLICT);
   d.Apply(PutCmd("/_coord/offsets/t/garbled", "x"));
   EXPECT_EQ(d.Apply(CommitOffsetCmd("t", "garbled", 0, 1)).response.error().code(), pb::CONFLICT);
+}
+
+Command TrimCmd(const std::string& topic, int64_t below, int64_t limit = 0) {
+  Command c;
+  c.mutable_topic_trim()->set_topic(topic);
+  c.mutable_topic_trim()->set_below_offset(below);
+  c.mutable_topic_trim()->set_limit(limit);
+  return c;
+}
+
+std::vector<int64_t> RetainedOffsets(Driver& d, const std::string& topic) {
+  return Offsets(TopicReadOf(d, topic, 0));
+}
+
+TEST(OutboxTest, TrimDeletesOnlyWhatEveryConsumerHasPassed) {
+  Driver d;
+  for (int i = 0; i < 10; ++i) {
+    Command c;
+    *c.mutable_txn()->add_success() = AppendOp(kTopic, "e" + std::to_string(i + 1));
+    ASSERT_TRUE(d.Apply(c).response.txn().succeeded());
+  }
+  // A record-like key of a longer topic and a consumer of it do not count.
+  Command other;
+  *other.mutable_txn()->add_success() = AppendOp(std::string(kTopic) + "x/", "other");
+  d.Apply(other);
+  ASSERT_EQ(d.Apply(CommitOffsetCmd(std::string(kTopic) + "x/", "slow", 0, 1)).response.error().code(),
+            pb::OK);
+
+  // No consumer and no explicit bound: nothing goes.
+  ApplyResult none = d.Apply(TrimCmd(kTopic, 0));
+  ASSERT_EQ(none.response.error().code(), pb::OK) << none.response.error().message();
+  EXPECT_EQ(none.response.topic_trim().deleted(), 0);
+  EXPECT_EQ(RetainedOffsets(d, kTopic).size(), 10u);
+
+  // Two consumers at 8 and 4 (the next offsets they read): records 1..3 go.
+  d.Apply(CommitOffsetCmd(kTopic, "fast", 0, 8));
+  d.Apply(CommitOffsetCmd(kTopic, "slow", 0, 4));
+  const int64_t before = d.sm.revision();
+  ApplyResult trim = d.Apply(TrimCmd(kTopic, 0));
+  ASSERT_EQ(trim.response.error().code(), pb::OK) << trim.response.error().message();
+  EXPECT_EQ(trim.response.topic_trim().deleted(), 3);
+  EXPECT_EQ(trim.response.topic_trim().bound(), 4);
+  EXPECT_FALSE(trim.response.topic_trim().more());
+  EXPECT_EQ(trim.response.topic_trim().revision(), before + 1) << "one revision for the batch";
+  EXPECT_EQ(RetainedOffsets(d, kTopic), (std::vector<int64_t>{4, 5, 6, 7, 8, 9, 10}));
+  EXPECT_EQ(RetainedOffsets(d, std::string(kTopic) + "x/").size(), 1u);
+
+  // An explicit bound lowers it further, never raises it; a limit cuts the batch.
+  d.Apply(CommitOffsetCmd(kTopic, "slow", 4, 9));
+  ApplyResult lowered = d.Apply(TrimCmd(kTopic, 6, 1));
+  EXPECT_EQ(lowered.response.topic_trim().deleted(), 1);
+  EXPECT_TRUE(lowered.response.topic_trim().more());
+  EXPECT_EQ(d.Apply(TrimCmd(kTopic, 6)).response.topic_trim().deleted(), 1);
+  EXPECT_EQ(RetainedOffsets(d, kTopic), (std::vector<int64_t>{6, 7, 8, 9, 10}));
+  EXPECT_EQ(d.Apply(TrimCmd(kTopic, 100)).response.topic_trim().bound(), 8) << "fast is at 8";
+  EXPECT_EQ(RetainedOffsets(d, kTopic), (std::vector<int64_t>{8, 9, 10}));
+
+  // Offsets are not reused after a trim.
+  Command next;
+  *next.mutable_txn()->add_success() = AppendOp(kTopic, "e11");
+  EXPECT_EQ(d.Apply(next).response.txn().results(0).append().offset(), 11);
+
+  // Bad requests change nothing.
+  const int64_t rev = d.sm.revision();
+  EXPECT_EQ(d.Apply(TrimCmd("", 3)).response.error().code(), pb::INVALID_ARGUMENT);
+  EXPECT_EQ(d.Apply(TrimCmd(kTopic, -1)).response.error().code(), pb::INVALID_ARGUMENT);
+  d.Apply(PutCmd(std::string("/_coord/offsets/") + kTopic + "/garbled", "x"));
+  EXPECT_EQ(d.Apply(TrimCmd(kTopic, 0)).response.error().code(), pb::CONFLICT);
+  EXPECT_EQ(d.sm.revision(), rev + 1) << "only the garbled put wrote";
 }
 
 }  // namespace

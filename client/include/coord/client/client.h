@@ -24,7 +24,8 @@
 //
 // Exactly-once writes. Writes (put, delete, txn, compact, session
 // create/keepalive/close, lock acquire/release/revoke, election
-// campaign/resign/proclaim, tpc begin/vote/ack, topic_commit_offset) carry
+// campaign/resign/proclaim, tpc begin/vote/ack, topic_commit_offset,
+// topic_trim) carry
 // (client_id, client_incarnation, sequence). The server remembers only the LAST
 // sequence per lane (client_id, client_incarnation), so the client keeps a pool
 // of `write_lanes` ids (a random 64-bit base + lane number, all with this

@@ -94,7 +94,8 @@
 // Topics (outbox): TxnOp.append writes topic + a 20-digit offset (the sequential
 // key counter of the topic, so offsets increase and are never reused) atomically
 // with the rest of the txn. TopicRead reads records from an offset;
-// TopicCommitOffset compares-and-sets a consumer's offset key.
+// TopicCommitOffset compares-and-sets a consumer's offset key; TopicTrim deletes
+// the records below every committed consumer offset (retention, bounded per call).
 //
 // Thread-safety: none. One thread (the server's apply strand) uses an instance; the
 // const read methods may run concurrently only with other const methods.
@@ -328,7 +329,9 @@ class StateMachine {
   //                     A repeated identical vote or ack succeeds again.
   //                     topic_commit_offset: INVALID_ARGUMENT (empty topic or
   //                     consumer, '/' in consumer, negative offsets), CONFLICT
-  //                     (the committed offset is not `expected`). A txn append:
+  //                     (the committed offset is not `expected`). topic_trim:
+  //                     INVALID_ARGUMENT (empty topic, negative numbers),
+  //                     CONFLICT (a consumer's offset key is not a decimal). A txn append:
   //                     INVALID_ARGUMENT (empty topic), TOO_LARGE.
   // A txn whose compares fail is not an error: txn.succeeded = false.
   ApplyResult Apply(uint64_t raft_index, const coord::state::Command& command);
