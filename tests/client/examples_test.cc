@@ -1,9 +1,13 @@
 // Runs the client examples against the test ensemble and checks their output.
 #include <sys/wait.h>
 
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
+#include "test_process.h"
+#include "coord/client/topic.h"
 #include "env.h"
 
 namespace coord::test {
@@ -68,6 +72,69 @@ TEST(Examples, LikeCounter) {
 }
 #endif
 
+#ifdef COORD_EXAMPLE_INVENTORY
+// Eventual consistency: the inventory service is killed (-9) while orders are
+// still being published and restarted on the same store; a lost update is
+// injected into its store; the reconciler repairs it; stock ends exact.
+TEST(Examples, InventoryConsumerKilledMidStreamAndDriftRepaired) {
+  const std::string prefix = Fresh("/shop");
+  char dir[] = "/tmp/coord-inventory-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string store = std::string(dir) + "/store";
+  const std::vector<std::string> where = {"--endpoints", Endpoints(), "--prefix", prefix};
+  auto with = [&](std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  const std::vector<std::string> serve =
+      with(with({"serve"}, where), {"--store", store, "--reconcile-ms", "200"});
+  auto client = NewClient();
+  Topic events(*client, prefix + "/events/");
+
+  auto service = ChildProcess::Start(COORD_EXAMPLE_INVENTORY, serve);
+  ASSERT_NE(service, nullptr);
+  ASSERT_TRUE(service->WaitLines(1)) << service->Err();
+  auto orders = ChildProcess::Start(COORD_EXAMPLE_INVENTORY,
+                                    with(with({"orders"}, where), {"--count", "300", "--rate", "300"}));
+  ASSERT_NE(orders, nullptr);
+
+  // Mid-stream: some events consumed while the order service still publishes.
+  ASSERT_TRUE(WaitFor([&] { return events.Cursor("inventory").value_or(0) > 30; }, 20s));
+  service->Signal(SIGKILL);
+  EXPECT_EQ(service->Wait(), 128 + SIGKILL);
+  EXPECT_EQ(orders->Wait(0ms), -1) << "the orders were still being published at the kill";
+  const ChildResult placed = orders->Finish(60s);
+  ASSERT_EQ(placed.exit_code, 0) << placed.out << placed.err;
+  EXPECT_NE(placed.out.find("placed 300 orders (600 units)"), std::string::npos) << placed.out;
+  EXPECT_GT(events.Lag("inventory").value_or(0), 0) << "events wait for the killed consumer";
+
+  // A lost update in the store while the service is down (order 5 was consumed).
+  const ChildResult drift =
+      RunChild(COORD_EXAMPLE_INVENTORY, {"drift", "--store", store, "--order", "o000005"});
+  ASSERT_EQ(drift.exit_code, 0) << drift.out << drift.err;
+
+  service = ChildProcess::Start(COORD_EXAMPLE_INVENTORY, serve);
+  ASSERT_NE(service, nullptr);
+  EXPECT_TRUE(service->WaitOutput(
+      [](const std::vector<std::string>& lines) {
+        return std::find(lines.begin(), lines.end(), "reconciler: repaired 1") != lines.end();
+      },
+      30s))
+      << service->Err();
+  ASSERT_TRUE(WaitFor([&] { return events.Lag("inventory").value_or(-1) == 0; }, 30s));
+  service->Signal(SIGTERM);
+  const ChildResult stopped = service->Finish();
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+
+  const ChildResult check = RunChild(COORD_EXAMPLE_INVENTORY,
+                                   with(with({"check"}, where), {"--store", store}));
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("stock exact: 600 units reserved for 300 orders"), std::string::npos)
+      << check.out;
+  std::filesystem::remove_all(dir);
+}
+#endif
+
 TEST(Examples, BadArgumentsAreRefused) {
 #ifdef COORD_EXAMPLE_LOCK_FENCING
   EXPECT_EQ(RunCommand(std::string(COORD_EXAMPLE_LOCK_FENCING) + " --bogus").first, 2);
@@ -77,6 +144,9 @@ TEST(Examples, BadArgumentsAreRefused) {
 #endif
 #ifdef COORD_EXAMPLE_LIKE_COUNTER
   EXPECT_EQ(RunCommand(std::string(COORD_EXAMPLE_LIKE_COUNTER) + " --bogus").first, 2);
+#endif
+#ifdef COORD_EXAMPLE_INVENTORY
+  EXPECT_EQ(RunCommand(std::string(COORD_EXAMPLE_INVENTORY) + " serve").first, 2) << "no --store";
 #endif
 }
 

@@ -50,7 +50,7 @@ CtlResult Ctl(std::vector<std::string> args) {
 
 std::unique_ptr<CtlProcess> StartCtl(std::vector<std::string> args) {
   args.insert(args.begin(), {"--endpoints", Endpoints()});
-  return CtlProcess::Start(args);
+  return StartCoordctl(args);
 }
 
 std::string Fresh(const std::string& prefix) {

@@ -195,12 +195,12 @@ TEST(CtlLockLoss, LostSessionTerminatesTheCommandAndExits6) {
   std::string endpoints;
   for (int i = 0; i < 3; ++i) endpoints += (i ? "," : "") + e.member(i).client_address;
   // CMD prints the token, then runs until terminated.
-  auto p = CtlProcess::Start({"--endpoints", endpoints, "lock", "/ctl/loss", "--ttl", "2", "--",
+  auto p = StartCoordctl({"--endpoints", endpoints, "lock", "/ctl/loss", "--ttl", "2", "--",
                               "sh", "-c", "echo $COORD_LOCK_TOKEN; exec sleep 600"});
   // A holder without CMD and a leader lose their sessions the same way.
-  auto holder = CtlProcess::Start({"--endpoints", endpoints, "lock", "/ctl/loss2", "--ttl", "2"});
+  auto holder = StartCoordctl({"--endpoints", endpoints, "lock", "/ctl/loss2", "--ttl", "2"});
   auto leader =
-      CtlProcess::Start({"--endpoints", endpoints, "elect", "/ctl/loss3", "v", "--ttl", "2"});
+      StartCoordctl({"--endpoints", endpoints, "elect", "/ctl/loss3", "v", "--ttl", "2"});
   ASSERT_NE(p, nullptr);
   ASSERT_TRUE(p->WaitLines(1)) << p->Err();
   EXPECT_GT(std::stoll(p->Lines()[0]), 0);

@@ -1,4 +1,4 @@
-#include "ctl_process.h"
+#include "test_process.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -14,21 +14,22 @@ extern char** environ;
 
 namespace coord::test {
 
-std::vector<std::string> CtlResult::lines() const {
+std::vector<std::string> ChildResult::lines() const {
   std::vector<std::string> out_lines;
   std::istringstream in(out);
   for (std::string line; std::getline(in, line);) out_lines.push_back(line);
   return out_lines;
 }
 
-std::unique_ptr<CtlProcess> CtlProcess::Start(const std::vector<std::string>& args) {
+std::unique_ptr<ChildProcess> ChildProcess::Start(const std::string& path,
+                                                 const std::vector<std::string>& args) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     ADD_FAILURE() << "pipe: " << errno;
     return nullptr;
   }
   std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(COORDCTL_PATH));
+  argv.push_back(const_cast<char*>(path.c_str()));
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   const pid_t parent = getpid();
@@ -45,7 +46,7 @@ std::unique_ptr<CtlProcess> CtlProcess::Start(const std::vector<std::string>& ar
     sigset_t empty;
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, &empty, nullptr);
-    execve(COORDCTL_PATH, argv.data(), environ);
+    execve(path.c_str(), argv.data(), environ);
     _exit(127);
   }
   close(out_pipe[1]);
@@ -56,9 +57,9 @@ std::unique_ptr<CtlProcess> CtlProcess::Start(const std::vector<std::string>& ar
     ADD_FAILURE() << "fork: " << errno;
     return nullptr;
   }
-  std::unique_ptr<CtlProcess> p(new CtlProcess());
+  std::unique_ptr<ChildProcess> p(new ChildProcess());
   p->pid_ = pid;
-  CtlProcess* self = p.get();
+  ChildProcess* self = p.get();
   p->out_reader_ =
       std::thread([self, fd = out_pipe[0]] { self->ReadLoop(fd, &self->out_, &self->out_eof_); });
   p->err_reader_ =
@@ -75,7 +76,7 @@ std::unique_ptr<CtlProcess> CtlProcess::Start(const std::vector<std::string>& ar
   return p;
 }
 
-void CtlProcess::ReadLoop(int fd, std::string* into, bool* eof) {
+void ChildProcess::ReadLoop(int fd, std::string* into, bool* eof) {
   char buf[4096];
   while (true) {
     const ssize_t n = read(fd, buf, sizeof buf);
@@ -92,7 +93,7 @@ void CtlProcess::ReadLoop(int fd, std::string* into, bool* eof) {
   close(fd);
 }
 
-CtlProcess::~CtlProcess() {
+ChildProcess::~ChildProcess() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!exited_) kill(pid_, SIGKILL);
@@ -104,7 +105,7 @@ CtlProcess::~CtlProcess() {
   err_reader_.join();
 }
 
-bool CtlProcess::WaitLines(size_t n, std::chrono::milliseconds timeout) {
+bool ChildProcess::WaitLines(size_t n, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
   auto complete_lines = [&] {
     size_t lines = 0;
@@ -116,11 +117,11 @@ bool CtlProcess::WaitLines(size_t n, std::chrono::milliseconds timeout) {
   return complete_lines() >= n;
 }
 
-bool CtlProcess::WaitOutput(const std::function<bool(const std::vector<std::string>&)>& done,
+bool ChildProcess::WaitOutput(const std::function<bool(const std::vector<std::string>&)>& done,
                             std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
   auto holds = [&] {
-    CtlResult r;
+    ChildResult r;
     r.out = out_;
     return done(r.lines());
   };
@@ -128,8 +129,8 @@ bool CtlProcess::WaitOutput(const std::function<bool(const std::vector<std::stri
   return holds();
 }
 
-std::vector<std::string> CtlProcess::Lines() {
-  CtlResult r;
+std::vector<std::string> ChildProcess::Lines() {
+  ChildResult r;
   {
     std::lock_guard<std::mutex> lock(mu_);
     r.out = out_;
@@ -137,24 +138,24 @@ std::vector<std::string> CtlProcess::Lines() {
   return r.lines();
 }
 
-std::string CtlProcess::Err() {
+std::string ChildProcess::Err() {
   std::lock_guard<std::mutex> lock(mu_);
   return err_;
 }
 
-void CtlProcess::Signal(int signo) {
+void ChildProcess::Signal(int signo) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!exited_) kill(pid_, signo);
 }
 
-int CtlProcess::Wait(std::chrono::milliseconds timeout) {
+int ChildProcess::Wait(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!cv_.wait_for(lock, timeout, [&] { return exited_; })) return -1;
   return status_;
 }
 
-CtlResult CtlProcess::Finish(std::chrono::milliseconds timeout) {
-  CtlResult r;
+ChildResult ChildProcess::Finish(std::chrono::milliseconds timeout) {
+  ChildResult r;
   std::unique_lock<std::mutex> lock(mu_);
   const bool done = cv_.wait_for(lock, timeout, [&] { return exited_ && out_eof_ && err_eof_; });
   r.exit_code = done ? status_ : -1;
@@ -163,8 +164,9 @@ CtlResult CtlProcess::Finish(std::chrono::milliseconds timeout) {
   return r;
 }
 
-CtlResult RunCtl(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
-  auto p = CtlProcess::Start(args);
+ChildResult RunChild(const std::string& path, const std::vector<std::string>& args,
+                     std::chrono::milliseconds timeout) {
+  auto p = ChildProcess::Start(path, args);
   if (p == nullptr) return {};
   return p->Finish(timeout);
 }
