@@ -9,6 +9,7 @@
 //   coord_example_bank_transfer transfers --endpoints E --banks N1,N2 [--count C]
 //                                         [--concurrency T] [--accounts K] [--txn-timeout-ms X]
 //   coord_example_bank_transfer check     --stores DIR1,DIR2 [--accounts K] [--initial S]
+//   coord_example_bank_transfer demo      --endpoints E [--count C]
 //
 // account: bank N as a coord::Participant over an AccountStore (account_store.h):
 // prepare takes a debit out of the balance durably and votes YES (NO when the
@@ -23,15 +24,19 @@
 // "transfers: <c> committed, <a> aborted, <u> unknown".
 //
 // check (banks stopped): exit 0 iff the total is 2 * K * S, no transfer is held
-// (in doubt), and both ledgers decided the same transfers the same way.
+// (in doubt), and both ledgers decided the same transfers the same way. demo:
+// both banks in one process with temporary ledgers, the transfers, the check.
 //
 // Exit 0 on success, 1 on failure or a broken invariant, 2 on bad arguments.
 #include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <sstream>
 #include <string>
@@ -118,22 +123,11 @@ class CrashPoint {
   int seen_ = 0;  // the participant's callbacks run one at a time
 };
 
-int Account(const Args& a) {
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  auto opened = AccountStore::Open(a.store, a.accounts, a.initial);
-  if (!opened.ok()) {
-    std::fprintf(stderr, "bank: %s\n", opened.status().ToString().c_str());
-    return 1;
-  }
-  AccountStore& store = **opened;
-  auto client = Connect(a.endpoints);
-  if (!client) return 1;
-  CrashPoint crash(a.crash_at, a.crash_after);
-  const std::string name = a.name;
+// Serves bank `name` over `store` as a 2PC participant (crash: see --crash-at).
+coord::Result<std::unique_ptr<coord::Participant>> StartBank(coord::Client& client,
+                                                             const std::string& name,
+                                                             AccountStore& store,
+                                                             CrashPoint& crash) {
   coord::Participant::Handlers h;
   h.prepare = [&store, &crash, name](uint64_t txn, const std::string& payload) {
     std::optional<Leg> leg = LegOf(payload, name);
@@ -151,12 +145,29 @@ int Account(const Args& a) {
   h.abort = [&store](uint64_t txn, const std::string&) {
     if (!store.Abort(txn).ok()) std::abort();
   };
-  auto participant = coord::Participant::Start(*client, name, h, 10s);
+  return coord::Participant::Start(client, name, h, 10s);
+}
+
+int Account(const Args& a) {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  auto store = AccountStore::Open(a.store, a.accounts, a.initial);
+  if (!store.ok()) {
+    std::fprintf(stderr, "bank: %s\n", store.status().ToString().c_str());
+    return 1;
+  }
+  auto client = Connect(a.endpoints);
+  if (!client) return 1;
+  CrashPoint crash(a.crash_at, a.crash_after);
+  auto participant = StartBank(*client, a.name, **store, crash);
   if (!participant.ok()) {
     std::fprintf(stderr, "bank: %s\n", participant.status().ToString().c_str());
     return 1;
   }
-  std::printf("bank %s ready\n", name.c_str());
+  std::printf("bank %s ready\n", a.name.c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&stop, &sig);
@@ -166,9 +177,8 @@ int Account(const Args& a) {
 
 // ---- The transfers -------------------------------------------------------------------
 
-int Transfers(const Args& a) {
-  auto client = Connect(a.endpoints);
-  if (!client) return 1;
+// Runs the transfers; prints and returns the number with an unknown outcome.
+int RunTransfers(coord::Client& client, const Args& a) {
   std::atomic<int> next{0}, committed{0}, aborted{0}, unknown{0};
   auto work = [&](int seed) {
     std::mt19937 rng(seed);
@@ -180,7 +190,7 @@ int Transfers(const Args& a) {
           "debit " + from + " " + AccountStore::AccountName(static_cast<int>(rng() % a.accounts)) +
           " credit " + to + " " + AccountStore::AccountName(static_cast<int>(rng() % a.accounts)) +
           " amount " + std::to_string(1 + rng() % 50);
-      auto txn = coord::Transaction::Begin(*client, a.banks, payload,
+      auto txn = coord::Transaction::Begin(client, a.banks, payload,
                                            std::chrono::milliseconds(a.txn_timeout_ms), 10s);
       if (!txn.ok()) {
         ++unknown;
@@ -205,21 +215,18 @@ int Transfers(const Args& a) {
   for (auto& t : threads) t.join();
   std::printf("transfers: %d committed, %d aborted, %d unknown\n", committed.load(),
               aborted.load(), unknown.load());
-  return unknown.load() == 0 ? 0 : 1;
+  return unknown.load();
+}
+
+int Transfers(const Args& a) {
+  auto client = Connect(a.endpoints);
+  return client && RunTransfers(*client, a) == 0 ? 0 : 1;
 }
 
 // ---- The invariant ----------------------------------------------------------------
 
-int Check(const Args& a) {
-  std::vector<AccountStore::Summary> s;
-  for (const std::string& dir : a.stores) {
-    auto store = AccountStore::Open(dir, a.accounts, a.initial);
-    if (!store.ok()) {
-      std::fprintf(stderr, "bank: %s\n", store.status().ToString().c_str());
-      return 1;
-    }
-    s.push_back((*store)->Summarize());
-  }
+// The invariant over both ledgers' summaries; prints the verdict.
+bool Conserved(const std::vector<AccountStore::Summary>& s, const Args& a) {
   bool ok = true;
   const int64_t total = s[0].total + s[1].total;
   const int64_t want = 2 * a.accounts * a.initial;
@@ -255,6 +262,64 @@ int Check(const Args& a) {
                 "in doubt\n",
                 static_cast<long long>(total), both_committed);
   }
+  return ok;
+}
+
+int Check(const Args& a) {
+  std::vector<AccountStore::Summary> s;
+  for (const std::string& dir : a.stores) {
+    auto store = AccountStore::Open(dir, a.accounts, a.initial);
+    if (!store.ok()) {
+      std::fprintf(stderr, "bank: %s\n", store.status().ToString().c_str());
+      return 1;
+    }
+    s.push_back((*store)->Summarize());
+  }
+  return Conserved(s, a) ? 0 : 1;
+}
+
+// Both banks in this process, each with its own client and temporary ledger.
+int Demo(Args a) {
+  char dir[] = "/tmp/coord-bank-XXXXXX";
+  if (::mkdtemp(dir) == nullptr) return 1;
+  const std::string run = std::to_string(::getpid());
+  a.banks = {"demo-bank-a-" + run, "demo-bank-b-" + run};
+  std::vector<std::unique_ptr<AccountStore>> stores;
+  std::vector<std::unique_ptr<coord::Client>> clients;
+  std::vector<std::unique_ptr<coord::Participant>> banks;
+  CrashPoint never("", 0);
+  for (int i = 0; i < 2; ++i) {
+    auto store = AccountStore::Open(std::string(dir) + "/" + a.banks[i], a.accounts, a.initial);
+    auto client = store.ok() ? Connect(a.endpoints) : nullptr;
+    if (!client) return 1;
+    auto bank = StartBank(*client, a.banks[i], **store, never);
+    if (!bank.ok()) {
+      std::fprintf(stderr, "bank: %s\n", bank.status().ToString().c_str());
+      return 1;
+    }
+    stores.push_back(std::move(*store));
+    clients.push_back(std::move(client));
+    banks.push_back(std::move(*bank));
+  }
+  if (RunTransfers(*clients[0], a) != 0) return 1;
+  // Every decision was awaited; the banks apply them as they arrive. Wait (up
+  // to 30 s) until neither owes the ensemble an acknowledgement.
+  auto owes = [&](const std::string& name) {
+    coord::v1::Request r;
+    r.mutable_tpc_list()->set_participant(name);
+    auto reply = clients[0]->Call(r);
+    return !reply.ok() || reply->tpc_list().txns_size() > 0;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while ((owes(a.banks[0]) || owes(a.banks[1])) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  for (auto& bank : banks) bank->Stop();
+  std::vector<AccountStore::Summary> s = {stores[0]->Summarize(), stores[1]->Summarize()};
+  const bool ok = Conserved(s, a);
+  stores.clear();
+  std::filesystem::remove_all(dir);
+  std::printf(ok ? "ok\n" : "FAILED\n");
   return ok ? 0 : 1;
 }
 
@@ -287,7 +352,7 @@ bool Parse(int argc, char** argv, Args* a) {
   if (a->command == "account") return !a->name.empty() && !a->store.empty();
   if (a->command == "transfers") return a->banks.size() == 2 && a->banks[0] != a->banks[1];
   if (a->command == "check") return a->stores.size() == 2;
-  return false;
+  return a->command == "demo";
 }
 
 }  // namespace
@@ -296,7 +361,7 @@ int main(int argc, char** argv) {
   Args a;
   if (!Parse(argc, argv, &a)) {
     std::fprintf(stderr,
-                 "usage: coord_example_bank_transfer account|transfers|check [--endpoints E] "
+                 "usage: coord_example_bank_transfer account|transfers|check|demo [--endpoints E] "
                  "[--name N --store DIR] [--banks N1,N2] [--stores D1,D2] [--accounts K] "
                  "[--initial S] [--count C] [--concurrency T] [--txn-timeout-ms X] "
                  "[--crash-at before-prepare|prepared|committed --crash-after M]\n");
@@ -304,5 +369,6 @@ int main(int argc, char** argv) {
   }
   if (a.command == "account") return Account(a);
   if (a.command == "transfers") return Transfers(a);
+  if (a.command == "demo") return Demo(a);
   return Check(a);
 }

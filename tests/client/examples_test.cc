@@ -223,6 +223,22 @@ TEST(Examples, BankTransferSurvivesKillsAtEvery2pcPoint) {
 }
 #endif
 
+#if defined(COORD_EXAMPLE_INVENTORY) && defined(COORD_EXAMPLE_BANK_TRANSFER)
+// The one-process demos the README points to.
+TEST(Examples, DemosRun) {
+  auto [inv_status, inv] = RunCommand(std::string("timeout 120 ") + COORD_EXAMPLE_INVENTORY +
+                                      " demo --endpoints " + Endpoints() + " --count 50");
+  EXPECT_EQ(inv_status, 0) << inv;
+  EXPECT_NE(inv.find("reconciler: repaired 1"), std::string::npos) << inv;
+  EXPECT_NE(inv.find("\nok\n"), std::string::npos) << inv;
+  auto [bank_status, bank] = RunCommand(std::string("timeout 120 ") + COORD_EXAMPLE_BANK_TRANSFER +
+                                        " demo --endpoints " + Endpoints() + " --count 50");
+  EXPECT_EQ(bank_status, 0) << bank;
+  EXPECT_NE(bank.find("none split, none in doubt"), std::string::npos) << bank;
+  EXPECT_NE(bank.find("\nok\n"), std::string::npos) << bank;
+}
+#endif
+
 TEST(Examples, BadArgumentsAreRefused) {
 #ifdef COORD_EXAMPLE_LOCK_FENCING
   EXPECT_EQ(RunCommand(std::string(COORD_EXAMPLE_LOCK_FENCING) + " --bogus").first, 2);
