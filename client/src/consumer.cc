@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backoff.h"
+#include "background_worker.h"
 #include "coord/client/lock.h"
 #include "coord/client/session.h"
 #include "coord/client/topic.h"
@@ -40,21 +41,10 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
         retry_(options_.retry_initial, options_.retry_max, std::random_device{}()) {}
 
   void Start() {
-    worker_ = std::thread([this] { Work(); });
+    worker_.Start([this] { Work(); });
   }
 
-  void Stop() {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) {
-        if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
-        return;
-      }
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    if (worker_.joinable()) worker_.join();
-  }
+  void Stop() { worker_.Stop(); }
 
   Consumer::Stats stats() const {
     std::lock_guard lock(mu_);
@@ -77,16 +67,8 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
   // How long one blocking step may take, so Stop() is honoured promptly.
   static constexpr Duration kStep{500};
 
-  bool stopping() const {
-    std::lock_guard lock(mu_);
-    return stopping_;
-  }
-
-  // Sleeps up to `d`; returns early (false) when stopping.
-  bool Pause(Duration d) {
-    std::unique_lock lock(mu_);
-    return !cv_.wait_for(lock, d, [&] { return stopping_; });
-  }
+  bool stopping() const { return worker_.stopping(); }
+  bool Pause(Duration d) { return worker_.Pause(d); }
 
   void NoteError(const Status& s) {
     std::lock_guard lock(mu_);
@@ -114,7 +96,7 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
         Session::Options so;
         so.ttl = options_.session_ttl;
         so.on_lost = [weak = weak_from_this()] {
-          if (auto self = weak.lock()) self->cv_.notify_all();
+          if (auto self = weak.lock()) self->worker_.Wake();
         };
         auto s = Session::Create(client_, so, kStep * 4);
         if (!s.ok()) {
@@ -186,9 +168,7 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
       }
       if (read->records_size() == 0) {
         if (watch_ == nullptr) StartWakeWatch();
-        std::unique_lock lock(mu_);
-        cv_.wait_for(lock, options_.poll_interval,
-                     [&] { return stopping_ || wakes_.load() != wake_seen; });
+        worker_.WaitUntil(options_.poll_interval, [&] { return wakes_.load() != wake_seen; });
         continue;
       }
       std::vector<const TopicRecord*> dead;
@@ -296,7 +276,7 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
         client_, wo,
         [this](const coord::v1::WatchEvent&) {
           wakes_.fetch_add(1);
-          cv_.notify_all();
+          worker_.Wake();
         },
         {}, kStep * 2);
     if (w.ok()) watch_ = std::move(*w);
@@ -313,15 +293,13 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
   std::unique_ptr<Session> session_;
   std::unique_ptr<Lock> lock_;
   std::unique_ptr<Watch> watch_;
-  std::atomic<uint64_t> wakes_{0};
+  std::atomic<uint64_t> wakes_{0};  // watch events seen
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;                // wakes the worker
   mutable std::condition_variable state_cv_;  // wakes WaitActive / WaitCommitted
-  bool stopping_ = false;
   int64_t committed_ = 0;
   Consumer::Stats stats_;
-  std::thread worker_;
+  BackgroundWorker worker_;  // last: joined before the members it uses go
 };
 
 }  // namespace client_internal

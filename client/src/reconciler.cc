@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -11,6 +13,7 @@
 #include <utility>
 
 #include "backoff.h"
+#include "background_worker.h"
 #include "coord/client/election.h"
 #include "coord/client/session.h"
 
@@ -25,24 +28,14 @@ class ReconcilerState : public std::enable_shared_from_this<ReconcilerState> {
       : client_(client), options_(std::move(options)), pass_(std::move(pass)) {}
 
   void Start() {
-    worker_ = std::thread([this] { Work(); });
+    worker_.Start([this] { Work(); });
   }
 
-  void Stop() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    if (worker_.joinable()) worker_.join();
-  }
+  void Stop() { worker_.Stop(); }
 
   void RunNow() {
-    {
-      std::lock_guard lock(mu_);
-      run_now_ = true;
-    }
-    cv_.notify_all();
+    run_now_ = true;
+    worker_.Wake();
   }
 
   Reconciler::Stats stats() const {
@@ -63,15 +56,8 @@ class ReconcilerState : public std::enable_shared_from_this<ReconcilerState> {
  private:
   static constexpr Duration kStep{500};
 
-  bool stopping() const {
-    std::lock_guard lock(mu_);
-    return stopping_;
-  }
-
-  void Pause(Duration d) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, d, [&] { return stopping_; });
-  }
+  bool stopping() const { return worker_.stopping(); }
+  void Pause(Duration d) { worker_.Pause(d); }
 
   std::string StatusLine(uint64_t pass, const Reconciler::Report& report,
                          std::chrono::system_clock::time_point at) const {
@@ -107,7 +93,7 @@ class ReconcilerState : public std::enable_shared_from_this<ReconcilerState> {
         Session::Options so;
         so.ttl = options_.session_ttl;
         so.on_lost = [weak = weak_from_this()] {
-          if (auto self = weak.lock()) self->cv_.notify_all();
+          if (auto self = weak.lock()) self->worker_.Wake();
         };
         auto s = Session::Create(client_, so, kStep * 4);
         if (!s.ok()) {
@@ -152,12 +138,13 @@ class ReconcilerState : public std::enable_shared_from_this<ReconcilerState> {
         if (proclaimed.ok()) stats_.published = line;
       }
       state_cv_.notify_all();
-      std::unique_lock lock(mu_);
-      // Wake early to notice a lost leadership.
+      // Until the interval has passed, RunNow() or a stop; wake every step to
+      // notice a lost leadership.
       const auto until = std::chrono::steady_clock::now() + options_.interval;
-      while (!stopping_ && !run_now_ && election.is_leader() &&
+      while (!stopping() && !run_now_.load() && election.is_leader() &&
              std::chrono::steady_clock::now() < until) {
-        cv_.wait_until(lock, std::min(until, std::chrono::steady_clock::now() + kStep));
+        const auto left = std::chrono::duration_cast<Duration>(until - std::chrono::steady_clock::now());
+        worker_.WaitUntil(std::min(left, kStep), [&] { return run_now_.load(); });
       }
       run_now_ = false;
     }
@@ -181,13 +168,11 @@ class ReconcilerState : public std::enable_shared_from_this<ReconcilerState> {
   const Reconciler::Options options_;
   const Reconciler::Pass pass_;
 
+  std::atomic<bool> run_now_{false};
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  mutable std::condition_variable state_cv_;
-  bool stopping_ = false;
-  bool run_now_ = false;
+  mutable std::condition_variable state_cv_;  // wakes WaitLeader / WaitPasses
   Reconciler::Stats stats_;
-  std::thread worker_;
+  BackgroundWorker worker_;  // last: joined before the members it uses go
 };
 
 }  // namespace client_internal

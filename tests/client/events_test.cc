@@ -182,6 +182,51 @@ TEST(ClientEvents, OneActiveInstanceAndTheStandbyTakesOverWithoutASkippedRecord)
   b->reset();
 }
 
+// The case the cursor compare alone would miss: the new instance has read the
+// same cursor and is still handling the batch when the deposed one commits.
+TEST(ClientEvents, ADeposedInstanceFinishingItsBatchCannotMoveTheCursor) {
+  auto c1 = NewClient();
+  auto c2 = NewClient();
+  Topic topic(*c2, Fresh("/ev/fenced") + "/");
+  std::atomic<bool> a_in_batch{false}, a_release{false}, b_in_batch{false};
+  auto a = Consumer::Start(*c1, FastOptions(topic.name(), "g"), [&](const coord::v1::TopicRecord&) {
+    a_in_batch = true;
+    // The instance "pauses" in its handler across the loss of its lock.
+    WaitFor([&] { return a_release.load(); }, seconds(30));
+    return Status::Ok();
+  });
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*a)->WaitActive(seconds(10)));
+  auto b = Consumer::Start(*c2, FastOptions(topic.name(), "g"), [&](const coord::v1::TopicRecord&) {
+    b_in_batch = true;
+    // Still handling e1 (cursor not moved) while the deposed instance commits.
+    WaitFor([&] { return (*a)->stats().fenced_commits > 0; }, seconds(30));
+    return Status::Ok();
+  });
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(topic.Publish("e1").ok());
+  ASSERT_TRUE(WaitFor([&] { return a_in_batch.load(); }, seconds(10)));
+
+  // a's keepalives stop; its session expires; b takes over and starts on e1.
+  c1->TEST_StallIo(true);
+  ASSERT_TRUE(WaitFor([&] { return b_in_batch.load(); }, seconds(15)));
+  EXPECT_EQ(*topic.Cursor("g"), 0) << "nobody committed yet";
+
+  // a wakes up, finishes e1 and commits "no cursor -> 2": the cursor compare
+  // would pass, the fencing token does not.
+  c1->TEST_StallIo(false);
+  a_release = true;
+  EXPECT_TRUE(WaitFor([&] { return (*a)->stats().fenced_commits == 1; }, seconds(15)))
+      << (*a)->stats().last_error.ToString();
+  EXPECT_EQ((*a)->stats().last_error.code(), StatusCode::kConflict);
+  ASSERT_TRUE((*b)->WaitCommitted(1, seconds(10)));
+  EXPECT_EQ(*topic.Cursor("g"), 2);
+  EXPECT_EQ((*a)->stats().batches, 0u) << "the deposed instance never moved the cursor";
+  EXPECT_EQ((*b)->stats().batches, 1u);
+  b->reset();
+  a->reset();
+}
+
 TEST(ClientEvents, AFailingRecordIsRetriedThenDeadLetteredWithTheCursorMove) {
   auto client = NewClient();
   Topic topic(*client, Fresh("/ev/dead") + "/");
