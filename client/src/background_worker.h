@@ -1,9 +1,13 @@
 // BackgroundWorker: the thread of a long-running client helper (Consumer,
 // Reconciler): started once, asked to stop, with pauses and waits that a stop
-// (or a Wake) cuts short (private to the client).
+// cuts short (private to the client).
 //
-// Thread-safety: Stop, Wake and stopping may be called from any thread; Pause and
-// WaitUntil from the worker's own thread. Stop must not be called from it.
+// Pause ends early only for a stop; WaitUntil also for a Wake() (new work).
+//
+// Thread-safety: Stop, Wake and stopping may be called from any thread, also
+// concurrently; Pause and WaitUntil from the worker's own thread. Stop from the
+// worker's own thread (a handler) only sets the flag: the thread ends when the
+// body returns, and a later Stop from elsewhere joins it.
 #pragma once
 
 #include <chrono>
@@ -20,7 +24,10 @@ class BackgroundWorker {
 
   ~BackgroundWorker() { Stop(); }
 
-  void Start(std::function<void()> body) { thread_ = std::thread(std::move(body)); }
+  void Start(std::function<void()> body) {
+    thread_ = std::thread(std::move(body));
+    thread_id_ = thread_.get_id();
+  }
 
   // Sets the stop flag, wakes the thread and joins it. Idempotent.
   void Stop() {
@@ -29,6 +36,8 @@ class BackgroundWorker {
       stopping_ = true;
     }
     cv_.notify_all();
+    if (std::this_thread::get_id() == thread_id_) return;
+    std::lock_guard join(join_mu_);
     if (thread_.joinable()) thread_.join();
   }
 
@@ -37,7 +46,7 @@ class BackgroundWorker {
     return stopping_;
   }
 
-  // Ends a Pause / WaitUntil in progress early so the thread re-checks its state.
+  // Ends a WaitUntil in progress early so the thread re-checks its state.
   void Wake() {
     {
       std::lock_guard lock(mu_);
@@ -65,7 +74,9 @@ class BackgroundWorker {
   std::condition_variable cv_;
   bool stopping_ = false;
   uint64_t wakes_ = 0;
+  std::mutex join_mu_;  // one joiner at a time
   std::thread thread_;
+  std::thread::id thread_id_;
 };
 
 }  // namespace coord::client_internal

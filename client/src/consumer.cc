@@ -6,6 +6,7 @@
 #include "coord/client/consumer.h"
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -66,6 +67,10 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
  private:
   // How long one blocking step may take, so Stop() is honoured promptly.
   static constexpr Duration kStep{500};
+  // Dead letters per commit txn: well inside the server's limits on txn ops
+  // (128) and request bytes (1.5 MiB by default; one value may be 1 MiB).
+  static constexpr size_t kMaxDeadLetters = 64;
+  static constexpr size_t kMaxDeadLetterBytes = 256 * 1024;
 
   bool stopping() const { return worker_.stopping(); }
   bool Pause(Duration d) { return worker_.Pause(d); }
@@ -131,15 +136,37 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
 
   bool StillActive() const { return !stopping() && lock_->held(); }
 
+  // The group's cursor as stored: the next offset to read and the key's
+  // mod_revision (0 when absent), which the next commit compares.
+  struct StoredCursor {
+    int64_t next = 0;
+    int64_t mod_revision = 0;
+  };
+
+  Result<StoredCursor> ReadCursor() {
+    auto kv = client_.Get(Topic::CursorKey(options_.topic, options_.group), kStep * 4);
+    if (!kv.ok()) return kv.status();
+    StoredCursor c;
+    if (!kv->has_value()) return c;
+    c.mod_revision = (*kv)->mod_revision();
+    const std::string& text = (*kv)->value();
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), c.next);
+    if (ec != std::errc() || end != text.data() + text.size() || c.next < 0) {
+      return Status::Conflict("cursor key \"" + Topic::CursorKey(options_.topic, options_.group) +
+                              "\" does not hold a decimal offset");
+    }
+    return c;
+  }
+
   // Delivers while this instance holds the lock.
   void RunActive(int64_t token) {
     StartWakeWatch();
-    int64_t cursor = 0;
+    StoredCursor cursor;
     bool cursor_known = false;  // false until read from the store
     Backoff errors(Duration(50), Duration(1000), std::random_device{}());
     while (StillActive()) {
       if (!cursor_known) {
-        auto c = topic_.Cursor(options_.group, kStep * 4);
+        auto c = ReadCursor();
         if (!c.ok()) {
           NoteError(c.status());
           Pause(errors.Next());
@@ -148,11 +175,11 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
         cursor = *c;
         cursor_known = true;
         std::lock_guard lock(mu_);
-        stats_.cursor = cursor;
-        committed_ = std::max(committed_, cursor);
+        stats_.cursor = cursor.next;
+        committed_ = std::max(committed_, cursor.next);
       }
       const uint64_t wake_seen = wakes_.load();
-      auto read = topic_.Read(cursor, options_.batch_size, kStep * 4);
+      auto read = topic_.Read(cursor.next, options_.batch_size, kStep * 4);
       if (!read.ok()) {
         NoteError(read.status());
         Pause(errors.Next());
@@ -162,22 +189,26 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
       {
         std::lock_guard lock(mu_);
         stats_.head = read->last_offset();
-        stats_.lag = cursor == 0 ? read->last_offset()
-                                 : std::max<int64_t>(0, read->last_offset() - cursor + 1);
+        stats_.lag = cursor.next == 0
+                         ? read->last_offset()
+                         : std::max<int64_t>(0, read->last_offset() - cursor.next + 1);
         if (read->truncated()) ++stats_.truncated;
       }
-      if (read->records_size() == 0) {
-        if (watch_ == nullptr) StartWakeWatch();
+      // Nothing to read, unless records were trimmed under the cursor: then the
+      // cursor moves past the gap.
+      const bool gap = read->truncated() && read->next_offset() > cursor.next;
+      if (read->records_size() == 0 && !gap) {
+        if (watch_ == nullptr || watch_ended_.load()) StartWakeWatch();
         worker_.WaitUntil(options_.poll_interval, [&] { return wakes_.load() != wake_seen; });
         continue;
       }
       std::vector<const TopicRecord*> dead;
-      if (!HandleBatch(*read, &dead)) return;  // stopped or deposed: not committed
-      const int64_t next = read->next_offset();
-      const Status committed = Commit(token, cursor, next, dead);
+      int64_t next = 0;
+      if (!HandleBatch(*read, &dead, &next)) return;  // stopped or deposed: not committed
+      auto committed = Commit(token, cursor.mod_revision, next, dead);
       if (committed.ok()) {
         std::lock_guard lock(mu_);
-        cursor = next;
+        cursor = StoredCursor{next, *committed};
         stats_.cursor = next;
         stats_.lag = std::max<int64_t>(0, stats_.head - next + 1);
         ++stats_.batches;
@@ -186,8 +217,8 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
         state_cv_.notify_all();
         continue;
       }
-      NoteError(committed);
-      if (committed.code() == StatusCode::kConflict) {
+      NoteError(committed.status());
+      if (committed.status().code() == StatusCode::kConflict) {
         // Fenced: another instance holds the lock now, or someone moved the cursor.
         {
           std::lock_guard lock(mu_);
@@ -195,15 +226,22 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
         }
         return;
       }
-      // Unknown outcome or not applied: learn the cursor from the store again.
+      // Unknown outcome, not applied, or refused: learn the cursor again and
+      // retry the batch after a back-off.
       cursor_known = false;
       Pause(errors.Next());
     }
   }
 
-  // Calls the handler for each record; collects those that exhausted their
-  // attempts. False when stopped or deposed before the batch was done.
-  bool HandleBatch(const coord::v1::TopicReadResponse& read, std::vector<const TopicRecord*>* dead) {
+  // Calls the handler for each record in order; collects those that exhausted
+  // their attempts and sets *next to the offset after the last record handled.
+  // Stops early once the dead letters would make the commit txn too large
+  // (kMaxDeadLetters records or kMaxDeadLetterBytes). False when stopped or
+  // deposed before anything could be committed.
+  bool HandleBatch(const coord::v1::TopicReadResponse& read, std::vector<const TopicRecord*>* dead,
+                   int64_t* next) {
+    *next = read.next_offset();  // also past a trimmed gap
+    size_t dead_bytes = 0;
     for (const TopicRecord& record : read.records()) {
       retry_.Reset();
       for (int attempt = 1;; ++attempt) {
@@ -221,12 +259,29 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
         }
         if (attempt >= options_.max_attempts) {
           dead->push_back(&record);
+          dead_bytes += record.value().size();
           break;
         }
-        if (!Pause(retry_.Next())) return false;
+        if (!PauseWhileActive(retry_.Next())) return false;
+      }
+      if (dead->size() >= kMaxDeadLetters || dead_bytes >= kMaxDeadLetterBytes) {
+        *next = record.offset() + 1;  // commit up to here, then go on
+        return true;
       }
     }
     return true;
+  }
+
+  // A retry back-off that ends early when the lock is lost or on Stop().
+  bool PauseWhileActive(Duration d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < until) {
+      if (!StillActive()) return false;
+      const auto left =
+          std::chrono::duration_cast<Duration>(until - std::chrono::steady_clock::now());
+      if (!Pause(std::min(left, Duration(100)))) return false;
+    }
+    return StillActive();
   }
 
   Status CallHandler(const TopicRecord& record) {
@@ -239,10 +294,11 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
     }
   }
 
-  // Moves the cursor from `from` to `next` if this instance still holds the lock
-  // with `token` and nobody moved it, appending the dead letters in the same txn.
-  Status Commit(int64_t token, int64_t from, int64_t next,
-                const std::vector<const TopicRecord*>& dead) {
+  // Moves the cursor to `next` if this instance still holds the lock with
+  // `token` and the cursor key is unchanged since `mod_revision` (0: absent),
+  // appending the dead letters in the same txn. Returns the new mod_revision.
+  Result<int64_t> Commit(int64_t token, int64_t mod_revision, int64_t next,
+                         const std::vector<const TopicRecord*>& dead) {
     const std::string key = Topic::CursorKey(options_.topic, options_.group);
     coord::v1::TxnRequest txn;
     coord::v1::Compare* fence = txn.add_compare();
@@ -250,8 +306,7 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
     fence->set_target(coord::v1::Compare::LOCK_TOKEN);
     fence->set_op(coord::v1::Compare::EQUAL);
     fence->set_number(token);
-    *txn.add_compare() =
-        from == 0 ? Topic::Absent(key) : Topic::ValueIs(key, std::to_string(from));
+    *txn.add_compare() = Topic::ModRevisionIs(key, mod_revision);
     coord::v1::PutRequest* put = txn.add_success()->mutable_put();
     put->set_key(key);
     put->set_value(std::to_string(next));
@@ -262,7 +317,8 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
     }
     txn.set_conflict_on_failure(true);
     auto reply = client_.Txn(txn, kStep * 4);
-    return reply.status();
+    if (!reply.ok()) return reply.status();
+    return reply->results(0).put().revision();
   }
 
   // A watch on the topic only to wake the worker; failing to start one leaves
@@ -272,13 +328,14 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
     Watch::Options wo;
     wo.key = options_.topic;
     wo.prefix = true;
+    watch_ended_ = false;
     auto w = Watch::Create(
         client_, wo,
         [this](const coord::v1::WatchEvent&) {
           wakes_.fetch_add(1);
           worker_.Wake();
         },
-        {}, kStep * 2);
+        [this](const Status&) { watch_ended_ = true; }, kStep * 2);
     if (w.ok()) watch_ = std::move(*w);
   }
 
@@ -294,6 +351,7 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
   std::unique_ptr<Lock> lock_;
   std::unique_ptr<Watch> watch_;
   std::atomic<uint64_t> wakes_{0};  // watch events seen
+  std::atomic<bool> watch_ended_{false};
 
   mutable std::mutex mu_;
   mutable std::condition_variable state_cv_;  // wakes WaitActive / WaitCommitted

@@ -120,6 +120,7 @@ class ReconcilerState : public std::enable_shared_from_this<ReconcilerState> {
 
   // Runs passes while this instance leads: one at once, then every interval.
   void Lead(Election& election, int64_t term) {
+    run_now_ = false;  // a RunNow() while standing by asked nothing of this leadership
     while (!stopping() && election.is_leader()) {
       const Reconciler::Report report = RunPass(term);
       const auto finished = std::chrono::system_clock::now();

@@ -34,9 +34,10 @@ int64_t Balance(leveldb::DB& db, const std::string& account) {
 }  // namespace
 
 coord::Result<std::unique_ptr<AccountStore>> AccountStore::Open(const std::string& dir,
-                                                                int accounts, int64_t initial) {
+                                                                int accounts, int64_t initial,
+                                                                bool create) {
   leveldb::Options options;
-  options.create_if_missing = true;
+  options.create_if_missing = create;
   leveldb::DB* raw = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, dir, &raw);
   if (!s.ok()) return coord::Status::IOError("account store: " + s.ToString());

@@ -36,9 +36,10 @@ struct Leg {
 
 class AccountStore {
  public:
-  // Opens the store in `dir`, creating `accounts` accounts of `initial` each.
+  // Opens the store in `dir`; `create`: if missing, with `accounts` accounts of
+  // `initial` each (else a missing store is an error).
   static coord::Result<std::unique_ptr<AccountStore>> Open(const std::string& dir, int accounts,
-                                                           int64_t initial);
+                                                           int64_t initial, bool create = true);
   ~AccountStore();
 
   coord::Result<bool> Prepare(uint64_t txn, const Leg& leg);  // the vote

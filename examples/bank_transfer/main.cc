@@ -268,7 +268,7 @@ bool Conserved(const std::vector<AccountStore::Summary>& s, const Args& a) {
 int Check(const Args& a) {
   std::vector<AccountStore::Summary> s;
   for (const std::string& dir : a.stores) {
-    auto store = AccountStore::Open(dir, a.accounts, a.initial);
+    auto store = AccountStore::Open(dir, a.accounts, a.initial, /*create=*/false);
     if (!store.ok()) {
       std::fprintf(stderr, "bank: %s\n", store.status().ToString().c_str());
       return 1;

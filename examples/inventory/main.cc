@@ -142,7 +142,11 @@ coord::Status ApplyEvent(StockStore& store, const coord::v1::TopicRecord& record
 // One reconciliation: orders in Coord against reservations in the store.
 coord::Reconciler::Report Reconcile(coord::Client& client, StockStore& store, const Args& a) {
   coord::Reconciler::Report report;
-  const int64_t applied = store.applied_revision();  // read BEFORE the orders
+  // The store BEFORE the orders: every reservation seen has its order in the
+  // list (orders come first), and every order created at or before `applied`
+  // had its event applied by then.
+  const int64_t applied = store.applied_revision();
+  std::map<std::string, Reservation> held = store.Reservations();
   coord::v1::RangeRequest range;
   range.set_key(OrdersPrefix(a));
   range.set_prefix(true);
@@ -151,7 +155,6 @@ coord::Reconciler::Report Reconcile(coord::Client& client, StockStore& store, co
     report.status = orders.status();
     return report;
   }
-  std::map<std::string, Reservation> held = store.Reservations();
   int64_t checked = 0;
   for (const coord::v1::KeyValue& kv : orders->range.kvs()) {
     const std::string id = kv.key().substr(OrdersPrefix(a).size());

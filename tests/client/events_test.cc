@@ -3,6 +3,7 @@
 // durable cursor, one active instance, takeover without a skipped record, a
 // deposed instance fenced, dead letters after N failures), retention below the
 // slowest group, and a reconciler led by one instance with its status visible.
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -259,6 +260,65 @@ TEST(ClientEvents, AFailingRecordIsRetriedThenDeadLetteredWithTheCursorMove) {
   EXPECT_EQ(dl->records(1).value(), "e4");
   // The cursor moved past them in the same txn as the dead letters.
   EXPECT_EQ(dl->records(1).revision(), (*client->Get(Topic::CursorKey(topic.name(), "g")))->mod_revision());
+}
+
+TEST(ClientEvents, ManyDeadLettersInOneBatchAreCommittedInParts) {
+  auto client = NewClient();
+  Topic topic(*client, Fresh("/ev/manydead") + "/");
+  coord::v1::TxnRequest fill;
+  for (int i = 0; i < 100; ++i) {
+    auto* a = fill.add_success()->mutable_append();
+    a->set_topic(topic.name());
+    a->set_value("poison");
+  }
+  ASSERT_TRUE(client->Txn(fill).ok());
+  ASSERT_TRUE(client->Txn(fill).ok());
+  Consumer::Options o = FastOptions(topic.name(), "g");
+  o.batch_size = 500;
+  o.max_attempts = 1;
+  auto consumer = Consumer::Start(*client, o, [](const coord::v1::TopicRecord&) {
+    return Status::Internal("always fails");
+  });
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)->WaitCommitted(200, seconds(10))) << (*consumer)->stats().last_error.ToString();
+  EXPECT_EQ((*consumer)->stats().dead_lettered, 200u);
+  EXPECT_GE((*consumer)->stats().batches, 4u) << "at most 64 dead letters per commit";
+  auto dl = Topic(*client, topic.name() + "dead/g/").Read(0, 0);
+  ASSERT_TRUE(dl.ok());
+  EXPECT_EQ(dl->records_size(), 200);
+}
+
+TEST(ClientEvents, ACursorRewoundByAnOperatorIsFollowed) {
+  auto client = NewClient();
+  Topic topic(*client, Fresh("/ev/rewind") + "/");
+  PublishN(topic, 1, 5);
+  Seen seen;
+  auto consumer = Consumer::Start(*client, FastOptions(topic.name(), "g"),
+                                  [&](const coord::v1::TopicRecord& r) {
+                                    seen.Add(r);
+                                    return Status::Ok();
+                                  });
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)->WaitCommitted(5, seconds(10)));
+  // The operator rewinds the group to offset 3 (a cursor value the consumer
+  // never held at this mod_revision), then an event arrives.
+  coord::v1::Request rewind;
+  auto* c = rewind.mutable_topic_commit_offset();
+  c->set_topic(topic.name());
+  c->set_consumer("g");
+  c->set_expected(6);
+  c->set_offset(3);
+  ASSERT_TRUE(client->Call(rewind).ok());
+  PublishN(topic, 6, 1);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(seen.mu);
+        return std::count(seen.offsets.begin(), seen.offsets.end(), 3) == 2 &&
+               std::count(seen.offsets.begin(), seen.offsets.end(), 6) >= 1;
+      },
+      seconds(15)))
+      << "offsets 3.. delivered again after the rewind";
+  EXPECT_TRUE(WaitFor([&] { return topic.Cursor("g").value_or(0) == 7; }, seconds(10)));
 }
 
 TEST(ClientEvents, TrimKeepsWhatTheSlowestGroupHasNotRead) {

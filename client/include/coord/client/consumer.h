@@ -15,10 +15,12 @@
 //
 // Cursor. The group's cursor (the next offset to read, Topic::CursorKey) moves
 // only by a txn that compares BOTH the lock's fencing token (LOCK_TOKEN equal to
-// this instance's grant) and the cursor's previous value: an instance that lost
-// the lock — paused, partitioned, its session expired — can no longer move the
-// cursor, and two instances never both advance it. A group without a cursor
-// starts at the oldest retained record.
+// this instance's grant) and the cursor key's mod_revision (unchanged since this
+// instance read or wrote it): an instance that lost the lock — paused,
+// partitioned, its session expired — can no longer move the cursor, and two
+// instances never both advance it. A cursor moved by someone else (an operator
+// rewinding the group with topicCommitOffset) is read again and followed. A
+// group without a cursor starts at the oldest retained record.
 //
 // Delivery. The active instance reads up to batch_size records from the cursor,
 // calls the handler for each in offset order, then commits the cursor past the
@@ -28,8 +30,13 @@
 // event). A handler error (or exception) is retried with exponential back-off
 // (retry_initial doubling to retry_max, jittered); after max_attempts failures the
 // record is appended to the dead-letter topic IN THE SAME TXN that moves the
-// cursor past it, so it is never both dropped and not dead-lettered.
-// Records trimmed before they were read are skipped and counted (stats().truncated).
+// cursor past it, so it is never both dropped and not dead-lettered (a batch
+// with many dead letters is committed in parts, 64 or 256 KiB of them per txn).
+// Records trimmed before they were read are skipped, the cursor moves past the
+// gap, and the read is counted (stats().truncated).
+//
+// Cost of a standby: it renews its lock wait about once a second (an acquire and
+// a withdrawal, two small writes), so that Stop() is honoured promptly.
 //
 // Waiting: a watch on the topic wakes the active instance when an event is
 // published; without one it reads every poll_interval.
@@ -107,7 +114,8 @@ class Consumer {
   Stats stats() const;
   // Waits until this instance is active (true) or the timeout (false).
   bool WaitActive(Duration timeout) const;
-  // Waits until this instance committed a cursor > offset (true) or the timeout.
+  // Waits until the cursor this instance knows — committed by it, or read from
+  // the store when it became active — is > offset (true), or the timeout.
   bool WaitCommitted(int64_t offset, Duration timeout) const;
 
   const Options& options() const;
