@@ -11,7 +11,7 @@ packages=(
   libleveldb-dev libsnappy-dev
   libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libssl-dev
+  libssl-dev openssl
   iproute2 procps
 )
 

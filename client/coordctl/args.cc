@@ -16,12 +16,15 @@ bool LooksLikeFlag(std::string_view token) {
 }
 
 // Global flags, recognized before and after the command words.
-enum class Global { kNone, kEndpoints, kOutput, kTimeout, kHelp };
+enum class Global { kNone, kEndpoints, kOutput, kTimeout, kCacert, kCert, kKey, kHelp };
 
 Global GlobalFlag(std::string_view name) {
   if (name == "endpoints") return Global::kEndpoints;
   if (name == "output" || name == "o") return Global::kOutput;
   if (name == "timeout") return Global::kTimeout;
+  if (name == "cacert") return Global::kCacert;
+  if (name == "cert") return Global::kCert;
+  if (name == "key") return Global::kKey;
   if (name == "help" || name == "h") return Global::kHelp;
   return Global::kNone;
 }
@@ -54,6 +57,12 @@ Status ApplyGlobal(Global g, const std::string& value, GlobalOptions* out) {
       out->timeout = *d;
       return Status::Ok();
     }
+    case Global::kCacert:
+    case Global::kCert:
+    case Global::kKey:
+      if (value.empty()) return Usage("TLS file flags need a file name");
+      (g == Global::kCacert ? out->cacert : g == Global::kCert ? out->cert : out->key) = value;
+      return Status::Ok();
     case Global::kHelp:
       out->help = true;
       return Status::Ok();

@@ -46,6 +46,11 @@ struct GlobalOptions {
   std::vector<std::string> endpoints{std::string(kDefaultEndpoint)};
   OutputFormat output = OutputFormat::kText;
   std::chrono::milliseconds timeout = kDefaultTimeout;
+  // TLS (wss://) when cacert is set: the CA of the members' certificates, and a
+  // client certificate and key for members that require one (docs/security.md).
+  std::string cacert;
+  std::string cert;
+  std::string key;
   bool help = false;
 };
 

@@ -140,6 +140,8 @@ std::string UsageText() {
       "  --endpoints H:P,...   members to talk to (default 127.0.0.1:7420; with failover)\n"
       "  -o, --output FORMAT   text (default) or json (one JSON object per line)\n"
       "  --timeout D           deadline of each request (default 5s; e.g. 500ms, 2s)\n"
+      "  --cacert FILE         TLS: the CA of the members' certificates (wss://)\n"
+      "  --cert FILE, --key FILE  TLS: this client's certificate and key (mutual TLS)\n"
       "  -h, --help            this help\n"
       "\n"
       "commands:\n";

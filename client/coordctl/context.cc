@@ -12,6 +12,9 @@ Result<coord::Client*> Context::client() {
     options.endpoints += e;
   }
   options.default_timeout = global_.timeout;
+  options.ca_file = global_.cacert;
+  options.cert_file = global_.cert;
+  options.key_file = global_.key;
   // One connection attempt may not take the whole deadline: with several
   // endpoints, a dead first one must leave time to fail over to the next.
   options.connect_timeout = std::min(options.connect_timeout,

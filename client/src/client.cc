@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core.h"
+#include "tls.h"
 #include "wire_rules.h"
 
 namespace coord {
@@ -55,14 +56,19 @@ Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   if (options.backoff_initial.count() <= 0 || options.backoff_max < options.backoff_initial) {
     return Status::InvalidArgument("backoff_initial must be positive and <= backoff_max");
   }
-  return std::unique_ptr<Client>(new Client(std::move(options), std::move(*endpoints)));
+  auto tls = client_internal::MakeClientTlsContext(options);
+  if (!tls.ok()) return tls.status();
+  return std::unique_ptr<Client>(
+      new Client(std::move(options), std::move(*endpoints), std::move(*tls)));
 }
 
-Client::Client(ClientOptions options, std::vector<std::string> endpoints)
+Client::Client(ClientOptions options, std::vector<std::string> endpoints,
+               std::shared_ptr<boost::asio::ssl::context> tls)
     : options_(std::move(options)),
       endpoints_(std::move(endpoints)),
       executor_(std::make_unique<Executor>()) {
-  core_ = std::make_shared<client_internal::Core>(options_, endpoints_, executor_.get());
+  core_ = std::make_shared<client_internal::Core>(options_, endpoints_, executor_.get(),
+                                                  std::move(tls));
   core_->Start();
 }
 

@@ -30,10 +30,12 @@ constexpr int kUnavailableBeforeFailover = 3;
 
 }  // namespace
 
-Core::Core(ClientOptions options, std::vector<std::string> endpoints, Executor* executor)
+Core::Core(ClientOptions options, std::vector<std::string> endpoints, Executor* executor,
+           std::shared_ptr<boost::asio::ssl::context> tls)
     : options_(std::move(options)),
       endpoints_(std::move(endpoints)),
       executor_(executor),
+      tls_(std::move(tls)),
       backoff_(options_.backoff_initial, options_.backoff_max,
                options_.random_seed != 0 ? options_.random_seed : std::random_device{}()),
       reconnect_timer_(io_) {
@@ -83,7 +85,7 @@ void Core::Shutdown() {
       for (uint64_t key : keys) Finish(key, Status::Aborted("client is shutting down"));
       if (conn_) {
         beast::error_code ignored;
-        beast::get_lowest_layer(conn_->ws).socket().close(ignored);
+        conn_->lowest_layer().socket().close(ignored);
         conn_.reset();
       }
       reconnect_timer_.cancel();

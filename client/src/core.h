@@ -22,7 +22,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -33,6 +35,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "backoff.h"
@@ -72,7 +75,9 @@ struct CallOptions {
 
 class Core : public std::enable_shared_from_this<Core> {
  public:
-  Core(ClientOptions options, std::vector<std::string> endpoints, Executor* executor);
+  // `tls` null: plain WebSocket.
+  Core(ClientOptions options, std::vector<std::string> endpoints, Executor* executor,
+       std::shared_ptr<boost::asio::ssl::context> tls);
   ~Core();
 
   void Start();
@@ -122,6 +127,8 @@ class Core : public std::enable_shared_from_this<Core> {
 
   // Connection management.
   void Connect();
+  // The WebSocket upgrade, after TCP connect (and the TLS handshake when on).
+  void Handshake(const std::shared_ptr<Connection>& conn);
   void OnConnected(const std::shared_ptr<Connection>& conn);
   void ConnectFailed(std::shared_ptr<Connection> conn, const std::string& why);
   void Disconnect(std::shared_ptr<Connection> conn, const std::string& why);
@@ -143,6 +150,7 @@ class Core : public std::enable_shared_from_this<Core> {
   const ClientOptions options_;
   const std::vector<std::string> endpoints_;
   Executor* const executor_;
+  const std::shared_ptr<boost::asio::ssl::context> tls_;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
@@ -206,12 +214,29 @@ struct Core::Call {
 };
 
 struct Core::Connection {
-  explicit Connection(boost::asio::io_context& io) : resolver(io), ws(io) {}
+  using Plain = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+  using Tls =
+      boost::beast::websocket::stream<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
+
+  Connection(boost::asio::io_context& io, boost::asio::ssl::context* tls)
+      : resolver(io),
+        ws(tls == nullptr ? std::variant<Plain, Tls>(std::in_place_type<Plain>, io)
+                          : std::variant<Plain, Tls>(std::in_place_type<Tls>, io, *tls)) {}
+  // Calls f(ws) with the WebSocket stream of either kind.
+  template <class F>
+  decltype(auto) Visit(F&& f) {
+    return std::visit(std::forward<F>(f), ws);
+  }
+  boost::beast::tcp_stream& lowest_layer() {
+    return std::visit(
+        [](auto& s) -> boost::beast::tcp_stream& { return boost::beast::get_lowest_layer(s); }, ws);
+  }
+
   int endpoint = 0;
   std::string host;
   std::string port;
   boost::asio::ip::tcp::resolver resolver;
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws;
+  std::variant<Plain, Tls> ws;
   boost::beast::flat_buffer buffer;
   struct Out {
     std::string data;

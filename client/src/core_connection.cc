@@ -2,6 +2,7 @@
 // TEST_ hooks. See core.h for the invariants.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 
 #include "core.h"
 
@@ -26,40 +27,56 @@ std::pair<std::string, std::string> SplitHostPort(const std::string& address) {
 
 void Core::Connect() {
   if (stopped_) return;
-  auto conn = std::make_shared<Connection>(io_);
+  auto conn = std::make_shared<Connection>(io_, tls_.get());
   conn->endpoint = next_endpoint_;
   std::tie(conn->host, conn->port) = SplitHostPort(endpoints_[conn->endpoint]);
   conn_ = conn;
-  beast::get_lowest_layer(conn->ws).expires_after(options_.connect_timeout);
+  conn->lowest_layer().expires_after(options_.connect_timeout);
   conn->resolver.async_resolve(
       conn->host, conn->port,
       [this, conn](beast::error_code ec, tcp::resolver::results_type results) {
         if (ec) return ConnectFailed(conn, "resolve: " + ec.message());
-        beast::get_lowest_layer(conn->ws).async_connect(
+        conn->lowest_layer().async_connect(
             results, [this, conn](beast::error_code ec, const tcp::endpoint&) {
               if (ec) return ConnectFailed(conn, "connect: " + ec.message());
               beast::error_code ignored;
-              beast::get_lowest_layer(conn->ws).socket().set_option(tcp::no_delay(true), ignored);
-              conn->ws.binary(true);
-              conn->ws.read_message_max(64u << 20);
-              conn->ws.async_handshake(conn->host + ":" + conn->port, "/v1/ws",
-                                       [this, conn](beast::error_code ec) {
-                                         if (ec)
-                                           return ConnectFailed(conn, "handshake: " + ec.message());
-                                         OnConnected(conn);
-                                       });
+              conn->lowest_layer().socket().set_option(tcp::no_delay(true), ignored);
+              auto* tls = std::get_if<Connection::Tls>(&conn->ws);
+              if (tls == nullptr) return Handshake(conn);
+              // Verify the member's certificate against the endpoint's host (a
+              // DNS name or an IP address), and send it as SNI.
+              auto& ssl = tls->next_layer();
+              ssl.set_verify_callback(net::ssl::host_name_verification(conn->host));
+              SSL_set_tlsext_host_name(ssl.native_handle(), conn->host.c_str());
+              ssl.async_handshake(net::ssl::stream_base::client,
+                                  [this, conn](beast::error_code ec) {
+                                    if (ec) return ConnectFailed(conn, "tls: " + ec.message());
+                                    Handshake(conn);
+                                  });
             });
       });
 }
 
+void Core::Handshake(const std::shared_ptr<Connection>& conn) {
+  conn->Visit([&](auto& ws) {
+    ws.binary(true);
+    ws.read_message_max(64u << 20);
+    ws.async_handshake(conn->host + ":" + conn->port, "/v1/ws",
+                       [this, conn](beast::error_code ec) {
+                         if (ec) return ConnectFailed(conn, "handshake: " + ec.message());
+                         OnConnected(conn);
+                       });
+  });
+}
+
 void Core::OnConnected(const std::shared_ptr<Connection>& conn) {
   if (conn != conn_ || stopped_) return;
-  beast::get_lowest_layer(conn->ws).expires_never();
+  conn->lowest_layer().expires_never();
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = options_.connect_timeout;
   timeouts.idle_timeout = options_.idle_timeout;
   timeouts.keep_alive_pings = true;
-  conn->ws.set_option(timeouts);
+  conn->Visit([&](auto& ws) { ws.set_option(timeouts); });
   conn->open = true;
   connected_ = true;
   attempts_in_round_ = 0;
@@ -89,7 +106,7 @@ void Core::ConnectFailed(std::shared_ptr<Connection> conn, const std::string& wh
   (void)why;
   if (conn != conn_ || stopped_) return;
   beast::error_code ignored;
-  beast::get_lowest_layer(conn->ws).socket().close(ignored);
+  conn->lowest_layer().socket().close(ignored);
   conn->closed = true;
   conn_.reset();
   const int n = static_cast<int>(endpoints_.size());
@@ -121,7 +138,7 @@ void Core::Disconnect(std::shared_ptr<Connection> conn, const std::string& why) 
   if (!conn->open) return ConnectFailed(conn, why);
   conn->closed = true;
   beast::error_code ignored;
-  beast::get_lowest_layer(conn->ws).socket().close(ignored);
+  conn->lowest_layer().socket().close(ignored);
   conn_.reset();
   connected_ = false;
   {
@@ -158,7 +175,7 @@ void Core::Disconnect(std::shared_ptr<Connection> conn, const std::string& why) 
 void Core::DoRead(const std::shared_ptr<Connection>& conn) {
   if (conn->reading || conn->closed) return;
   conn->reading = true;
-  conn->ws.async_read(conn->buffer, [this, conn](beast::error_code ec, size_t) {
+  auto on_read = [this, conn](beast::error_code ec, size_t) {
     conn->reading = false;
     if (ec) return Disconnect(conn, "read: " + ec.message());
     std::string data = beast::buffers_to_string(conn->buffer.data());
@@ -170,7 +187,8 @@ void Core::DoRead(const std::shared_ptr<Connection>& conn) {
     }
     OnFrame(conn, std::move(data));
     if (conn == conn_ && !stalled_) DoRead(conn);
-  });
+  };
+  conn->Visit([&](auto& ws) { ws.async_read(conn->buffer, on_read); });
 }
 
 void Core::OnFrame(const std::shared_ptr<Connection>& conn, std::string data) {
@@ -217,15 +235,15 @@ void Core::Enqueue(const std::shared_ptr<Connection>& conn, std::string frame, b
 void Core::DoWrite(const std::shared_ptr<Connection>& conn) {
   if (conn->writing || conn->outbox.empty() || conn->closed || stalled_) return;
   conn->writing = true;
-  conn->ws.async_write(net::buffer(conn->outbox.front().data),
-                       [this, conn](beast::error_code ec, size_t) {
-                         conn->writing = false;
-                         const bool brk = conn->outbox.front().break_after;
-                         conn->outbox.pop_front();
-                         if (ec) return Disconnect(conn, "write: " + ec.message());
-                         if (brk) return Disconnect(conn, "TEST_BreakAfterNextWriteSend");
-                         DoWrite(conn);
-                       });
+  auto on_write = [this, conn](beast::error_code ec, size_t) {
+    conn->writing = false;
+    const bool brk = conn->outbox.front().break_after;
+    conn->outbox.pop_front();
+    if (ec) return Disconnect(conn, "write: " + ec.message());
+    if (brk) return Disconnect(conn, "TEST_BreakAfterNextWriteSend");
+    DoWrite(conn);
+  };
+  conn->Visit([&](auto& ws) { ws.async_write(net::buffer(conn->outbox.front().data), on_write); });
 }
 
 // ---- Test hooks -------------------------------------------------------------------

@@ -141,9 +141,10 @@ Status Ensemble::Start(int i) {
   // Ready when the client port accepts a WebSocket.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (WsClient::Connect(m.client_address, std::chrono::milliseconds(200)).ok()) {
-      return Status::Ok();
-    }
+    const bool ready = ready_check_
+                           ? ready_check_(m.client_address)
+                           : WsClient::Connect(m.client_address, std::chrono::milliseconds(200)).ok();
+    if (ready) return Status::Ok();
     if (waitpid(m.pid, nullptr, WNOHANG) == m.pid) {
       m.pid = -1;
       return Status::IOError("coordd " + m.name + " exited at start; see " + root_);

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,11 @@ class Ensemble {
   void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
   // RLIMIT_NOFILE of every member started from now on (0: inherited).
   void set_descriptor_limit(uint64_t limit) { descriptor_limit_ = limit; }
+  // How Start(i) knows a member is up: `ready(client_address)` returns true.
+  // Default: a plain WebSocket connects (members with TLS need their own).
+  void set_ready_check(std::function<bool(const std::string&)> ready) {
+    ready_check_ = std::move(ready);
+  }
 
   // Adds a spare member entry (name m<N>, host 127.0.0.<N>) that is not in the
   // initial cluster; returns its index. Start(i) launches it with the initial
@@ -77,6 +83,7 @@ class Ensemble {
   int initial_ = 0;
   std::vector<std::string> extra_args_;
   uint64_t descriptor_limit_ = 0;
+  std::function<bool(const std::string&)> ready_check_;
 };
 
 // A free TCP port on `host` (bound and released).

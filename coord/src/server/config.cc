@@ -36,6 +36,10 @@ const char kCoorddUsage[] =
     "  --max-outbound-bytes-per-connection N, --max-response-bytes N,\n"
     "  --max-sessions-per-connection N\n"
     "                           client API limits (docs/protocol.md, \"Limits\")\n"
+    "  --cert-file F, --key-file F  TLS on the client port (HTTPS, WSS only): this\n"
+    "                           member's PEM certificate chain and key (docs/security.md)\n"
+    "  --trusted-ca-file F      PEM CA bundle for client certificates\n"
+    "  --client-cert-auth B     true: require a client certificate signed by it\n"
     "  --config FILE            read `key = value` lines with the names above\n";
 
 namespace {
@@ -62,7 +66,11 @@ const std::set<std::string> kSettings{"config",
                                       "max-pending-events-per-watch",
                                       "max-outbound-bytes-per-connection",
                                       "max-response-bytes",
-                                      "max-sessions-per-connection"};
+                                      "max-sessions-per-connection",
+                                      "cert-file",
+                                      "key-file",
+                                      "trusted-ca-file",
+                                      "client-cert-auth"};
 
 // The client API limits, by flag name.
 const std::map<std::string, size_t ServerLimits::*>& LimitFlags() {
@@ -180,6 +188,16 @@ Status ApplySetting(const std::string& key, const std::string& value, CoorddConf
       return Status::InvalidArgument("--sync-commit-updates must be true or false");
     }
     o.sync_commit_updates = value == "true";
+  } else if (key == "cert-file" || key == "key-file" || key == "trusted-ca-file") {
+    if (value.empty()) return Status::InvalidArgument("--" + key + " must not be empty");
+    (key == "cert-file"  ? o.client_tls.cert_file
+     : key == "key-file" ? o.client_tls.key_file
+                         : o.client_tls.trusted_ca_file) = value;
+  } else if (key == "client-cert-auth") {
+    if (value != "true" && value != "false") {
+      return Status::InvalidArgument("--client-cert-auth must be true or false");
+    }
+    o.client_tls.client_cert_auth = value == "true";
   } else if (key == "log-level") {
     static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
     if (!kLevels.count(value)) return Status::InvalidArgument("bad --log-level '" + value + "'");
@@ -251,6 +269,16 @@ Result<CoorddConfig> ParseCommandLine(const std::vector<std::string>& args) {
   if (o.limits.max_response_bytes > o.limits.max_outbound_bytes_per_connection) {
     return Status::InvalidArgument(
         "--max-response-bytes must not exceed --max-outbound-bytes-per-connection");
+  }
+  const ClientTlsOptions& tls = o.client_tls;
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return Status::InvalidArgument("--cert-file and --key-file go together");
+  }
+  if ((!tls.trusted_ca_file.empty() || tls.client_cert_auth) && !tls.enabled()) {
+    return Status::InvalidArgument("--trusted-ca-file and --client-cert-auth need --cert-file");
+  }
+  if (tls.client_cert_auth && tls.trusted_ca_file.empty()) {
+    return Status::InvalidArgument("--client-cert-auth needs --trusted-ca-file");
   }
   if (!o.initial_cluster.empty()) {
     bool found = false;

@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "server/client_stream.h"
 #include "server/metrics.h"
 #include "server/service.h"
 #include "server/socket_slot.h"
@@ -42,12 +43,20 @@ bool ValidWebSocketKey(beast::string_view key) {
   });
 }
 
-// One plain HTTP connection; hands itself over to a WebSocketSession on upgrade.
+// A TLS client has this long to complete its handshake.
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
+
+ClientStream MakeStream(tcp::socket socket, net::ssl::context* tls) {
+  if (tls == nullptr) return ClientStream(std::in_place_type<PlainStream>, std::move(socket));
+  return ClientStream(std::in_place_type<TlsStream>, std::move(socket), *tls);
+}
+
+// One HTTP connection, plain or TLS; hands itself over to a WebSocketSession on upgrade.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, std::unique_ptr<ClientSocketSlot> slot, uint64_t id,
+  HttpSession(ClientStream stream, std::unique_ptr<ClientSocketSlot> slot, uint64_t id,
               Service* service, Metrics* metrics, const ServerLimits& limits)
-      : stream_(std::move(socket)),
+      : stream_(std::move(stream)),
         slot_(std::move(slot)),
         id_(id),
         service_(service),
@@ -55,18 +64,40 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         limits_(limits) {}
 
   void Run() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&HttpSession::DoRead, shared_from_this()));
+    net::dispatch(LowestLayer(stream_).get_executor(),
+                  beast::bind_front_handler(&HttpSession::Start, shared_from_this()));
   }
 
  private:
+  void Start() {
+    auto* tls = std::get_if<TlsStream>(&stream_);
+    if (tls == nullptr) return DoRead();
+    LowestLayer(stream_).expires_after(kTlsHandshakeTimeout);
+    tls->async_handshake(net::ssl::stream_base::server,
+                         [self = shared_from_this()](beast::error_code ec) {
+                           if (ec) {
+                             // Plaintext on the TLS port, no or an untrusted client
+                             // certificate, or too slow: nothing to answer in TLS.
+                             self->metrics_->CountTlsHandshakeFailure();
+                             beast::error_code ignored;
+                             LowestLayer(self->stream_).socket().close(ignored);
+                             return;
+                           }
+                           self->DoRead();
+                         });
+  }
+
   void DoRead() {
     parser_.emplace();
     parser_->header_limit(8 * 1024);
     parser_->body_limit(8 * 1024);
-    stream_.expires_after(std::chrono::seconds(30));
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
+    LowestLayer(stream_).expires_after(std::chrono::seconds(30));
+    std::visit(
+        [&](auto& s) {
+          http::async_read(s, buffer_, *parser_,
+                           beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
+        },
+        stream_);
   }
 
   void OnRead(beast::error_code ec, size_t) {
@@ -108,7 +139,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                  false));
       return;
     }
-    stream_.expires_never();
+    LowestLayer(stream_).expires_never();
     std::make_shared<WebSocketSession>(std::move(stream_), std::move(slot_), id_, service_,
                                        metrics_, limits_)
         ->Run(std::move(req));
@@ -153,22 +184,36 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void Send(http::response<http::string_body> res) {
     auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
     const bool close = !sp->keep_alive();
-    http::async_write(stream_, *sp,
-                      [self = shared_from_this(), sp, close](beast::error_code ec, size_t) {
-                        if (ec || close) {
-                          self->Shutdown();
-                          return;
-                        }
-                        self->DoRead();
-                      });
+    std::visit(
+        [&](auto& s) {
+          http::async_write(s, *sp,
+                            [self = shared_from_this(), sp, close](beast::error_code ec, size_t) {
+                              if (ec || close) {
+                                self->Shutdown();
+                                return;
+                              }
+                              self->DoRead();
+                            });
+        },
+        stream_);
   }
 
   void Shutdown() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    auto* tls = std::get_if<TlsStream>(&stream_);
+    if (tls == nullptr) {
+      beast::error_code ignored;
+      LowestLayer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    // close_notify first, so the client sees a clean end of the response.
+    LowestLayer(stream_).expires_after(std::chrono::seconds(5));
+    tls->async_shutdown([self = shared_from_this()](beast::error_code) {
+      beast::error_code ignored;
+      LowestLayer(self->stream_).socket().close(ignored);
+    });
   }
 
-  beast::tcp_stream stream_;
+  ClientStream stream_;
   std::unique_ptr<ClientSocketSlot> slot_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -181,8 +226,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 }  // namespace
 
 HttpListener::HttpListener(net::io_context& io, Service* service, Metrics* metrics,
-                           ServerLimits limits)
+                           ServerLimits limits, std::shared_ptr<net::ssl::context> tls)
     : io_(io),
+      tls_(std::move(tls)),
       acceptor_(net::make_strand(io)),
       service_(service),
       metrics_(metrics),
@@ -251,7 +297,8 @@ void HttpListener::DoAccept() {
           beast::error_code ignored;
           socket.set_option(tcp::no_delay(true), ignored);
           auto slot = std::make_unique<ClientSocketSlot>(self->metrics_);
-          std::make_shared<HttpSession>(std::move(socket), std::move(slot),
+          std::make_shared<HttpSession>(MakeStream(std::move(socket), self->tls_.get()),
+                                        std::move(slot),
                                         self->next_connection_id_.fetch_add(1), self->service_,
                                         self->metrics_, self->limits_)
               ->Run();

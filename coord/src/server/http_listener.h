@@ -1,5 +1,8 @@
 // HttpListener: accepts client connections on the client port and serves HTTP
-// (/healthz, /readyz, /metrics, /) and the WebSocket upgrade on /v1/ws.
+// (/healthz, /readyz, /metrics, /) and the WebSocket upgrade on /v1/ws — over
+// TLS only (HTTPS, WSS) when given a TLS context. A TLS handshake must finish
+// within 10 s; a failed one (plaintext, no or an untrusted client certificate)
+// closes the connection and counts in coord_client_tls_handshake_failures_total.
 //
 // Each accepted socket gets its own strand. Every accepted TCP connection counts
 // against max_connections from accept to close (ClientSocketSlot), whether it
@@ -20,6 +23,7 @@
 #include <memory>
 #include <string>
 
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "coord/server/server.h"
@@ -34,8 +38,9 @@ class Metrics;
 
 class HttpListener : public std::enable_shared_from_this<HttpListener> {
  public:
+  // `tls` null: plain HTTP and WebSocket.
   HttpListener(boost::asio::io_context& io, Service* service, Metrics* metrics,
-               ServerLimits limits);
+               ServerLimits limits, std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
 
   // Binds and listens on "host:port". Errors: kInvalidArgument, kIOError.
   Status Listen(const std::string& address);
@@ -52,6 +57,7 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
   void Refuse(boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_;
+  const std::shared_ptr<boost::asio::ssl::context> tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
   Service* service_;
   Metrics* metrics_;

@@ -68,6 +68,7 @@ class Metrics {
   void SocketClosed() { sockets_.fetch_sub(1); }
   int64_t sockets() const { return sockets_.load(); }
   void CountConnectionRefused() { connections_refused_.fetch_add(1); }
+  void CountTlsHandshakeFailure() { tls_handshake_failures_.fetch_add(1); }
   void CountAcceptError() { accept_errors_.fetch_add(1); }
 
   std::string Render(const MetricsSnapshot& gauges) const;
@@ -102,6 +103,7 @@ class Metrics {
   std::atomic<int64_t> connections_{0};
   std::atomic<int64_t> sockets_{0};
   std::atomic<uint64_t> connections_refused_{0};
+  std::atomic<uint64_t> tls_handshake_failures_{0};
   std::atomic<uint64_t> accept_errors_{0};
 };
 

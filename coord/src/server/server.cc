@@ -15,6 +15,7 @@
 #include "coord/consensus/tcp_transport.h"
 #include "server/descriptor_budget.h"
 #include "server/http_listener.h"
+#include "server/tls_context.h"
 #include "server/identity.h"
 #include "server/lock_wait_tracker.h"
 #include "server/metrics.h"
@@ -188,7 +189,14 @@ Status Server::Impl::Start() {
         budget->reserved);
     options_.limits.max_connections = budget->client_connections;
   }
-  listener_ = std::make_shared<HttpListener>(io_, service_.get(), &metrics_, options_.limits);
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  if (options_.client_tls.enabled()) {
+    auto made = MakeServerTlsContext(options_.client_tls);
+    if (!made.ok()) return made.status();
+    tls = std::move(*made);
+  }
+  listener_ =
+      std::make_shared<HttpListener>(io_, service_.get(), &metrics_, options_.limits, tls);
   COORD_RETURN_IF_ERROR(listener_->Listen(options_.listen_client));
   service_->set_client_address(listener_->address());
   COORD_RETURN_IF_ERROR(node_->Start());

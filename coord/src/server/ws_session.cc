@@ -27,7 +27,7 @@ LogLimiter& BadFrameLog() {
 
 }  // namespace
 
-WebSocketSession::WebSocketSession(beast::tcp_stream stream,
+WebSocketSession::WebSocketSession(ClientStream stream,
                                    std::unique_ptr<ClientSocketSlot> slot, uint64_t connection_id,
                                    Service* service, Metrics* metrics, const ServerLimits& limits)
     : slot_(std::move(slot)),
@@ -39,7 +39,7 @@ WebSocketSession::WebSocketSession(beast::tcp_stream stream,
       max_outbound_bytes_(limits.max_outbound_bytes_per_connection),
       slow_timer_(ws_.get_executor()),
       queue_(limits.max_pending_events_per_watch) {
-  ws_.read_message_max(limits.max_request_bytes);
+  ws_.Visit([&](auto& ws) { ws.read_message_max(limits.max_request_bytes); });
   metrics_->ConnectionOpened();
 }
 
@@ -47,11 +47,13 @@ WebSocketSession::~WebSocketSession() { metrics_->ConnectionClosed(); }
 
 void WebSocketSession::Run(beast::http::request<beast::http::string_body> request) {
   // Idle timeout with pings: a stalled peer is disconnected.
-  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(beast::http::field::server, "coordd"); }));
-  ws_.async_accept(request,
-                   beast::bind_front_handler(&WebSocketSession::OnAccept, shared_from_this()));
+  ws_.Visit([&](auto& ws) {
+    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(beast::http::field::server, "coordd"); }));
+    ws.async_accept(request,
+                    beast::bind_front_handler(&WebSocketSession::OnAccept, shared_from_this()));
+  });
 }
 
 void WebSocketSession::OnAccept(beast::error_code ec) {
@@ -63,7 +65,9 @@ void WebSocketSession::OnAccept(beast::error_code ec) {
 }
 
 void WebSocketSession::DoRead() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&WebSocketSession::OnRead, shared_from_this()));
+  ws_.Visit([&](auto& ws) {
+    ws.async_read(buffer_, beast::bind_front_handler(&WebSocketSession::OnRead, shared_from_this()));
+  });
 }
 
 void WebSocketSession::OnRead(beast::error_code ec, size_t) {
@@ -71,12 +75,12 @@ void WebSocketSession::OnRead(beast::error_code ec, size_t) {
     if (ec == websocket::error::message_too_big) {
       metrics_->CountBadFrame();
       spdlog::info("server: connection {}: frame over the {}-byte limit, closing", connection_id_,
-                   ws_.read_message_max());
+                   ws_.Visit([](auto& ws) { return ws.read_message_max(); }));
     }
     Close();
     return;
   }
-  const bool text = ws_.got_text();
+  const bool text = ws_.Visit([](auto& ws) { return ws.got_text(); });
   const std::string payload = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
   uint64_t id = 0;
@@ -148,7 +152,7 @@ void WebSocketSession::CloseSlow(const std::string& reason) {
     self->slow_timer_.cancel();
     auto shutdown = [self] {
       beast::error_code ignored;
-      beast::get_lowest_layer(self->ws_).socket().shutdown(
+      self->ws_.lowest_layer().socket().shutdown(
           boost::asio::ip::tcp::socket::shutdown_both, ignored);
     };
     if (self->current_) {
@@ -156,8 +160,10 @@ void WebSocketSession::CloseSlow(const std::string& reason) {
       shutdown();
       return;
     }
-    self->ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, reason),
-                          [shutdown](beast::error_code) { shutdown(); });
+    self->ws_.Visit([&](auto& ws) {
+      ws.async_close(websocket::close_reason(websocket::close_code::policy_error, reason),
+                     [shutdown](beast::error_code) { shutdown(); });
+    });
   });
 }
 
@@ -241,9 +247,11 @@ void WebSocketSession::DoWrite() {
       return;
     }
   }
-  ws_.text(current_->text);
-  ws_.async_write(boost::asio::buffer(current_->payload),
-                  beast::bind_front_handler(&WebSocketSession::OnWrite, shared_from_this()));
+  ws_.Visit([&](auto& ws) {
+    ws.text(current_->text);
+    ws.async_write(boost::asio::buffer(current_->payload),
+                   beast::bind_front_handler(&WebSocketSession::OnWrite, shared_from_this()));
+  });
 }
 
 void WebSocketSession::OnWrite(beast::error_code ec, size_t) {
@@ -271,8 +279,7 @@ void WebSocketSession::Close() {
   }
   service_->OnConnectionClosed(connection_id_);
   beast::error_code ignored;
-  beast::get_lowest_layer(ws_).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both,
-                                                 ignored);
+  ws_.lowest_layer().socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
 }
 
 }  // namespace coord::server

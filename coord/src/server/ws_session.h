@@ -29,6 +29,7 @@
 #include <optional>
 
 #include "server/client_sink.h"
+#include "server/client_stream.h"
 #include "server/outbound_queue.h"
 
 namespace coord::server {
@@ -41,7 +42,7 @@ struct ServerLimits;
 class WebSocketSession : public ClientSink, public std::enable_shared_from_this<WebSocketSession> {
  public:
   // `slot` counts the socket against the connection cap until the session ends.
-  WebSocketSession(boost::beast::tcp_stream stream, std::unique_ptr<ClientSocketSlot> slot,
+  WebSocketSession(ClientStream stream, std::unique_ptr<ClientSocketSlot> slot,
                    uint64_t connection_id, Service* service, Metrics* metrics,
                    const ServerLimits& limits);
   ~WebSocketSession() override;
@@ -76,7 +77,7 @@ class WebSocketSession : public ClientSink, public std::enable_shared_from_this<
 
   // Declared before ws_: the socket closes before the slot is given back.
   std::unique_ptr<ClientSocketSlot> slot_;
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  ClientWebSocket ws_;  // plain or TLS
   boost::beast::flat_buffer buffer_;
   const uint64_t connection_id_;
   Service* service_;

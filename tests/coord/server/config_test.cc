@@ -57,6 +57,25 @@ TEST(ConfigTest, SyncCommitUpdatesIsOffByDefaultAndCanBeTurnedOn) {
   EXPECT_NE(bad.status().message().find("true or false"), std::string::npos);
 }
 
+TEST(ConfigTest, TlsFlagsGoTogether) {
+  auto c = ParseCommandLine({"--cert-file", "m.pem", "--key-file", "m.key", "--trusted-ca-file",
+                             "ca.pem", "--client-cert-auth", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->server.client_tls.enabled());
+  EXPECT_TRUE(c->server.client_tls.client_cert_auth);
+  EXPECT_EQ(c->server.client_tls.trusted_ca_file, "ca.pem");
+  EXPECT_FALSE(ParseCommandLine({}).value().server.client_tls.enabled()) << "off by default";
+  auto no_key = ParseCommandLine({"--cert-file", "m.pem"});
+  EXPECT_FALSE(no_key.ok());
+  EXPECT_NE(no_key.status().message().find("--key-file"), std::string::npos);
+  EXPECT_FALSE(ParseCommandLine({"--trusted-ca-file", "ca.pem"}).ok()) << "a CA without TLS";
+  EXPECT_FALSE(ParseCommandLine({"--cert-file", "m.pem", "--key-file", "m.key",
+                                 "--client-cert-auth", "true"})
+                   .ok())
+      << "client-cert-auth without a CA";
+  EXPECT_FALSE(ParseCommandLine({"--client-cert-auth", "yes"}).ok());
+}
+
 TEST(ConfigTest, BadFlagsAreClearErrors) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"--bogus", "1"},

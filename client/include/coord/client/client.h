@@ -65,6 +65,10 @@
 #include "coord/client/executor.h"
 #include "coord/status.h"
 
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
+
 namespace coord {
 
 namespace client_internal {
@@ -97,6 +101,18 @@ struct ClientOptions {
   uint64_t client_id_base = 0;
   // Seed of the jitter / random base; 0 = from std::random_device.
   uint64_t random_seed = 0;
+
+  // TLS (wss://), on when `tls` is true or ca_file is set. The member's
+  // certificate must chain to ca_file (empty: the system's CAs) and name the
+  // endpoint's host: its DNS name, or its IP address as an IP SAN. A handshake
+  // that fails (untrusted or misnamed certificate, a plaintext member) fails the
+  // connection attempt like any other; calls end with kUnavailable or kTimeout.
+  bool tls = false;
+  std::string ca_file{};
+  // A client certificate and its key (PEM), for members that require one.
+  std::string cert_file{};
+  std::string key_file{};
+  bool tls_enabled() const { return tls || !ca_file.empty(); }
 };
 
 class Client {
@@ -107,7 +123,8 @@ class Client {
 
   // Validates `options` and starts the I/O and executor threads; connects in the
   // background (the first call waits for the connection within its deadline).
-  // Errors: kInvalidArgument (no endpoints, bad "host:port", bad write_lanes).
+  // Errors: kInvalidArgument (no endpoints, bad "host:port", bad write_lanes, a
+  // TLS file that cannot be read or a certificate without its key).
   static Result<std::unique_ptr<Client>> Create(ClientOptions options);
 
   // Fails every pending call with kAborted, closes the connection, runs the
@@ -196,7 +213,8 @@ class Client {
   friend class Transaction;
   friend class Participant;
 
-  Client(ClientOptions options, std::vector<std::string> endpoints);
+  Client(ClientOptions options, std::vector<std::string> endpoints,
+         std::shared_ptr<boost::asio::ssl::context> tls);
 
   ClientOptions options_;
   std::vector<std::string> endpoints_;

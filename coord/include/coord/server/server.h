@@ -59,6 +59,17 @@ struct ServerLimits {
   size_t max_sessions_per_connection = 1000;
 };
 
+// TLS on the client port: HTTPS and WSS only (plaintext connections fail their
+// handshake), TLS 1.2 or newer. Off while cert_file is empty.
+struct ClientTlsOptions {
+  std::string cert_file;        // PEM certificate chain of this member
+  std::string key_file;         // PEM private key of cert_file
+  std::string trusted_ca_file;  // PEM CA bundle that client certificates must chain to
+  // Require a client certificate signed by trusted_ca_file (mutual TLS).
+  bool client_cert_auth = false;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 // One member of the initial ensemble.
 struct ClusterMember {
   std::string name;
@@ -95,6 +106,7 @@ struct ServerOptions {
   // acknowledged write depends on this; false halves the fsyncs per write.
   bool sync_commit_updates = false;
   ServerLimits limits;
+  ClientTlsOptions client_tls;
   StateMachineOptions state;
 };
 

@@ -1,0 +1,171 @@
+// TLS on the client port, on a real 3-member ensemble of its own with mutual TLS
+// (--cert-file, --key-file, --trusted-ca-file, --client-cert-auth), certificates
+// made fresh by the test: a client with the CA and its certificate works through
+// failover; a plaintext client, a client that does not trust the member's CA, a
+// client without a certificate and one with a certificate of another CA are all
+// refused and never get an answer.
+#include <gtest/gtest.h>
+
+#include "cluster.h"
+#include "coord/client/client.h"
+#include "test_pki.h"
+#include "test_process.h"
+
+namespace coord::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ClientTls : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ensemble_ = new Ensemble(3, 30);
+    auto pki = TestPki::Create(ensemble_->root() + "/pki");
+    ASSERT_TRUE(pki.ok()) << pki.status().ToString();
+    pki_ = new TestPki(*pki);
+    ensemble_->set_extra_args({"--cert-file", pki_->member_cert, "--key-file", pki_->member_key,
+                               "--trusted-ca-file", pki_->ca_cert, "--client-cert-auth", "true"});
+    // Up when a client with the right certificate can ask it something.
+    ensemble_->set_ready_check([](const std::string& address) {
+      auto client = Make(address, Good());
+      return client != nullptr && client->WaitConnected(200ms).ok();
+    });
+    const Status started = ensemble_->StartAll();
+    ASSERT_TRUE(started.ok()) << started.ToString();
+  }
+  static void TearDownTestSuite() {
+    delete ensemble_;
+    delete pki_;
+  }
+
+  static ClientOptions Good() {
+    ClientOptions o;
+    o.ca_file = pki_->ca_cert;
+    o.cert_file = pki_->client_cert;
+    o.key_file = pki_->client_key;
+    return o;
+  }
+  static std::unique_ptr<Client> Make(const std::string& endpoints, ClientOptions o) {
+    o.endpoints = endpoints;
+    o.connect_timeout = 500ms;
+    auto c = Client::Create(o);
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+  static std::string Endpoints() {
+    std::string out;
+    for (int i = 0; i < 3; ++i) out += (i ? "," : "") + ensemble_->member(i).client_address;
+    return out;
+  }
+  // A client with `o` never gets an answer: its calls fail without a reply.
+  static void ExpectRefused(ClientOptions o, const char* who) {
+    auto client = Make(Endpoints(), o);
+    ASSERT_NE(client, nullptr) << who;
+    auto put = client->Put("/tls/refused", who, 0, 1500ms);
+    EXPECT_FALSE(put.ok()) << who;
+    EXPECT_TRUE(put.status().code() == StatusCode::kUnavailable ||
+                put.status().code() == StatusCode::kTimeout)
+        << who << ": " << put.status().ToString();
+    EXPECT_EQ(client->connection_count(), 0u) << who << " must never connect";
+  }
+
+  static Ensemble* ensemble_;
+  static TestPki* pki_;
+};
+
+Ensemble* ClientTls::ensemble_ = nullptr;
+TestPki* ClientTls::pki_ = nullptr;
+
+TEST_F(ClientTls, AClientWithTheCaAndItsCertificateWorksThroughFailover) {
+  auto client = Make(Endpoints(), Good());
+  ASSERT_NE(client, nullptr);
+  auto put = client->Put("/tls/a", "1");
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  auto got = client->Get("/tls/a");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->value(), "1");
+
+  // The member it talks to dies: it reconnects (TLS again) to another.
+  const int connected = client->connected_endpoint();
+  ASSERT_GE(connected, 0);
+  ensemble_->Kill(connected);
+  auto after = client->Put("/tls/a", "2", 0, 10s);
+  EXPECT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_GE(client->connection_count(), 2u);
+  ASSERT_TRUE(ensemble_->Start(connected).ok());
+}
+
+TEST_F(ClientTls, PlaintextAndUntrustedClientsAreRefused) {
+  ExpectRefused(ClientOptions(), "a plaintext client");
+  ClientOptions no_cert = Good();
+  no_cert.cert_file.clear();
+  no_cert.key_file.clear();
+  ExpectRefused(no_cert, "a client without a certificate");
+  ClientOptions other = Good();
+  other.cert_file = pki_->other_client_cert;
+  other.key_file = pki_->other_client_key;
+  ExpectRefused(other, "a client with another CA's certificate");
+  ClientOptions distrust = Good();
+  distrust.ca_file = pki_->other_ca_cert;
+  ExpectRefused(distrust, "a client that does not trust the member's CA");
+  // Nothing of theirs was written.
+  auto client = Make(Endpoints(), Good());
+  auto got = client->Get("/tls/refused");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_FALSE(got->has_value());
+}
+
+#ifdef COORDCTL_PATH
+TEST_F(ClientTls, CoordctlSpeaksTlsWithItsCertificate) {
+  const std::vector<std::string> tls = {"--endpoints", Endpoints(), "--cacert", pki_->ca_cert,
+                                        "--cert", pki_->client_cert, "--key", pki_->client_key};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), tls.begin(), tls.end());
+    return args;
+  };
+  const ChildResult put = RunChild(COORDCTL_PATH, with({"put", "/tls/ctl", "v1"}));
+  EXPECT_EQ(put.exit_code, 0) << put.out << put.err;
+  const ChildResult get = RunChild(COORDCTL_PATH, with({"get", "/tls/ctl"}));
+  EXPECT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_NE(get.out.find("v1"), std::string::npos) << get.out;
+  // Without its certificate the same command cannot reach the ensemble.
+  const ChildResult refused =
+      RunChild(COORDCTL_PATH, {"--endpoints", Endpoints(), "--cacert", pki_->ca_cert,
+                               "--timeout", "1s", "get", "/tls/ctl"});
+  EXPECT_EQ(refused.exit_code, 5) << refused.out << refused.err;
+}
+#endif
+
+TEST_F(ClientTls, BadTlsFilesAreRefusedAtCreate) {
+  ClientOptions o = Good();
+  o.endpoints = Endpoints();
+  o.ca_file = pki_->dir + "/missing.pem";
+  EXPECT_EQ(Client::Create(o).status().code(), StatusCode::kInvalidArgument);
+  o = Good();
+  o.endpoints = Endpoints();
+  o.key_file.clear();
+  EXPECT_EQ(Client::Create(o).status().code(), StatusCode::kInvalidArgument);
+  o = Good();
+  o.endpoints = Endpoints();
+  o.key_file = pki_->member_key;  // not the key of client_cert
+  EXPECT_EQ(Client::Create(o).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ClientTls, AMemberWithUnusableTlsFilesDoesNotStart) {
+  const std::string dir = ensemble_->root() + "/bad-tls";
+  auto [missing, err] = Ensemble::RunToExit(
+      {"--name", "x", "--data-dir", dir, "--listen-client", "127.0.0.1:0", "--listen-peer",
+       "127.0.0.1:0", "--cert-file", pki_->dir + "/missing.pem", "--key-file", pki_->member_key},
+      10s);
+  EXPECT_EQ(missing, 2) << err;
+  EXPECT_NE(err.find("missing.pem"), std::string::npos) << err;
+  auto [mismatch, err2] = Ensemble::RunToExit(
+      {"--name", "x", "--data-dir", dir, "--listen-client", "127.0.0.1:0", "--listen-peer",
+       "127.0.0.1:0", "--cert-file", pki_->member_cert, "--key-file", pki_->client_key},
+      10s);
+  EXPECT_EQ(mismatch, 2) << err2;
+  EXPECT_NE(err2.find(pki_->client_key), std::string::npos) << "names the key that does not fit: "
+                                                            << err2;
+}
+
+}  // namespace
+}  // namespace coord::test
