@@ -5,9 +5,14 @@
 // client without a certificate and one with a certificate of another CA are all
 // refused and never get an answer.
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "cluster.h"
 #include "coord/client/client.h"
+#include "env.h"
 #include "test_pki.h"
 #include "test_process.h"
 
@@ -165,6 +170,50 @@ TEST_F(ClientTls, AMemberWithUnusableTlsFilesDoesNotStart) {
   EXPECT_EQ(mismatch, 2) << err2;
   EXPECT_NE(err2.find(pki_->client_key), std::string::npos) << "names the key that does not fit: "
                                                             << err2;
+}
+
+// Last in the suite: it replaces the members' certificate files.
+TEST_F(ClientTls, SighupReloadsTheCertificateWhileClientsStayConnected) {
+  auto old_client = Make(Endpoints(), Good());
+  ASSERT_TRUE(old_client->Put("/tls/reload", "before").ok());
+  const uint64_t connections = old_client->connection_count();
+
+  // A new member certificate from another CA, written over the old files.
+  auto next = TestPki::Create(ensemble_->root() + "/pki-next");
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  std::filesystem::copy_file(next->member_cert, pki_->member_cert,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(next->member_key, pki_->member_key,
+                             std::filesystem::copy_options::overwrite_existing);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(::kill(ensemble_->member(i).pid, SIGHUP), 0);
+
+  // New connections present the new certificate: a client trusting only the
+  // new CA gets in (its own certificate is still checked against the old CA).
+  ClientOptions trusts_next = Good();
+  trusts_next.ca_file = next->ca_cert;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto c = Make(Endpoints(), trusts_next);
+        return c != nullptr && c->Put("/tls/reload", "after", 0, 1s).ok();
+      },
+      10s));
+  ExpectRefused(Good(), "a new client trusting only the replaced CA");
+  // The connection made before the reload was never dropped.
+  EXPECT_TRUE(old_client->Put("/tls/reload", "still").ok());
+  EXPECT_EQ(old_client->connection_count(), connections);
+
+  // A bad file on reload: the member keeps what it has.
+  { std::ofstream(pki_->member_cert, std::ios::trunc) << "not a certificate\n"; }
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(::kill(ensemble_->member(i).pid, SIGHUP), 0);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        std::ifstream log(ensemble_->log_path(0));
+        std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+        return text.find("TLS files not reloaded") != std::string::npos;
+      },
+      10s));
+  auto c = Make(Endpoints(), trusts_next);
+  EXPECT_TRUE(c->Put("/tls/reload", "kept", 0, 3s).ok()) << "the previous certificate still serves";
 }
 
 }  // namespace

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -49,7 +50,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    // SIGHUP: read the TLS files again; on failure the old ones stay in use.
+    const coord::Status reloaded = (*server)->ReloadTls();
+    if (reloaded.ok()) {
+      spdlog::info("coordd: SIGHUP: TLS certificate and key reloaded");
+    } else {
+      spdlog::error("coordd: SIGHUP: TLS files not reloaded, keeping the old ones: {}",
+                    reloaded.ToString());
+    }
+  }
   spdlog::info("coordd: signal {}, shutting down", sig);
   (*server)->Stop();
   return 0;

@@ -272,6 +272,12 @@ std::string HttpListener::address() const {
 
 void HttpListener::Run() { DoAccept(); }
 
+void HttpListener::SetTlsContext(std::shared_ptr<net::ssl::context> tls) {
+  // An SSL object keeps its SSL_CTX alive by reference count, so connections
+  // made with the old context outlive this swap safely.
+  tls_.store(std::move(tls));
+}
+
 void HttpListener::Stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     beast::error_code ignored;
@@ -297,7 +303,8 @@ void HttpListener::DoAccept() {
           beast::error_code ignored;
           socket.set_option(tcp::no_delay(true), ignored);
           auto slot = std::make_unique<ClientSocketSlot>(self->metrics_);
-          std::make_shared<HttpSession>(MakeStream(std::move(socket), self->tls_.get()),
+          const std::shared_ptr<net::ssl::context> tls = self->tls_.load();
+          std::make_shared<HttpSession>(MakeStream(std::move(socket), tls.get()),
                                         std::move(slot),
                                         self->next_connection_id_.fetch_add(1), self->service_,
                                         self->metrics_, self->limits_)

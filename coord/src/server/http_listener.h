@@ -49,6 +49,9 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
   void Stop();
   // The bound "host:port".
   std::string address() const;
+  // Connections accepted from now on use `tls` (a reload); open ones keep theirs.
+  // Only for a listener created with TLS. Any thread.
+  void SetTlsContext(std::shared_ptr<boost::asio::ssl::context> tls);
 
  private:
   void DoAccept();
@@ -57,7 +60,8 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
   void Refuse(boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_;
-  const std::shared_ptr<boost::asio::ssl::context> tls_;
+  // Null: plain. Replaced by SetTlsContext; read at each accept.
+  std::atomic<std::shared_ptr<boost::asio::ssl::context>> tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
   Service* service_;
   Metrics* metrics_;

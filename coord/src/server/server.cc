@@ -237,6 +237,17 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
 
 Status Server::Start() { return impl_->Start(); }
 void Server::Stop() { impl_->Stop(); }
+Status Server::ReloadTls() {
+  if (!impl_->options_.client_tls.enabled()) {
+    return Status::InvalidArgument("TLS is off (no --cert-file): nothing to reload");
+  }
+  if (!impl_->listener_) return Status::InvalidArgument("not started");
+  auto made = MakeServerTlsContext(impl_->options_.client_tls);
+  if (!made.ok()) return made.status();
+  impl_->listener_->SetTlsContext(std::move(*made));
+  return Status::Ok();
+}
+
 std::string Server::client_address() const {
   return impl_->listener_ ? impl_->listener_->address() : "";
 }

@@ -132,6 +132,12 @@ class Server {
   // Closes the listener and all connections, stops the node. Idempotent.
   void Stop();
 
+  // Reads the client port's TLS files again (coordd does it on SIGHUP). New
+  // connections use them; connections already open keep theirs. Errors (the old
+  // files stay in use): kInvalidArgument when TLS is off,
+  // the errors of a bad file as at start.
+  Status ReloadTls();
+
   // "host:port" the client API listens on (after Start).
   std::string client_address() const;
   uint64_t member_id() const;
