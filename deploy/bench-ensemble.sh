@@ -13,7 +13,9 @@
 # Environment: COORDD (the coordd binary; default: build/coord/coordd, else build-*/coord/coordd),
 # BASE_PORT (client port; the peer port is BASE_PORT+1; default 27420),
 # READY_TIMEOUT (seconds to wait for /readyz on every member; default 30),
-# COORDD_ARGS (extra coordd flags for every member, e.g. "--tick-ms 20"; default none).
+# COORDD_ARGS (extra coordd flags for every member, e.g. "--tick-ms 20"; default none),
+# READY_CACERT (the members serve TLS, e.g. --cert-file in COORDD_ARGS: check
+# readiness over https with this CA; default plain http).
 # Exit status: 0 ok, 1 a member failed to start or become ready (the ensemble is
 # stopped again), 2 usage.
 set -euo pipefail
@@ -47,6 +49,10 @@ for i in 1 2 3; do
   endpoints+=("$host:$base_port")
 done
 
-coord_ready() { curl -sf -o /dev/null "http://${endpoints[$1]}/readyz"; }
+if [[ -n ${READY_CACERT:-} ]]; then
+  coord_ready() { curl -sf -o /dev/null --cacert "$READY_CACERT" "https://${endpoints[$1]}/readyz"; }
+else
+  coord_ready() { curl -sf -o /dev/null "http://${endpoints[$1]}/readyz"; }
+fi
 bench_wait_ready "$dir" "$ready_timeout" coord_ready
 bench_print "$dir"
