@@ -31,7 +31,8 @@ const char kCoorddUsage[] =
     "  --sync-commit-updates B  true: also fsync commit-index-only Raft writes\n"
     "                           (default false; entries and votes are always synced)\n"
     "  --default-timeout-ms MS  deadline of requests without timeout_ms (default 5000)\n"
-    "  --max-request-bytes N, --max-connections N, --max-inflight-per-connection N,\n"
+    "  --max-request-bytes N, --max-connections N, --max-connections-per-source N,\n"
+    "  --max-inflight-per-connection N,\n"
     "  --max-watches-per-connection N, --max-pending-events-per-watch N,\n"
     "  --max-outbound-bytes-per-connection N, --max-response-bytes N,\n"
     "  --max-sessions-per-connection N\n"
@@ -61,6 +62,7 @@ const std::set<std::string> kSettings{"config",
                                       "default-timeout-ms",
                                       "max-request-bytes",
                                       "max-connections",
+                                      "max-connections-per-source",
                                       "max-inflight-per-connection",
                                       "max-watches-per-connection",
                                       "max-pending-events-per-watch",
@@ -77,6 +79,7 @@ const std::map<std::string, size_t ServerLimits::*>& LimitFlags() {
   static const std::map<std::string, size_t ServerLimits::*> flags = {
       {"max-request-bytes", &ServerLimits::max_request_bytes},
       {"max-connections", &ServerLimits::max_connections},
+      {"max-connections-per-source", &ServerLimits::max_connections_per_source},
       {"max-inflight-per-connection", &ServerLimits::max_inflight_per_connection},
       {"max-watches-per-connection", &ServerLimits::max_watches_per_connection},
       {"max-pending-events-per-watch", &ServerLimits::max_pending_events_per_watch},

@@ -294,15 +294,22 @@ void HttpListener::DoAccept() {
           return self->OnAcceptError(ec);
         }
         self->backoff_.OnSuccess();
+        beast::error_code peer_ec;
+        const std::string source = socket.remote_endpoint(peer_ec).address().to_string();
         if (static_cast<size_t>(self->metrics_->sockets()) >= self->limits_.max_connections) {
-          self->Refuse(std::move(socket));
+          self->metrics_->CountConnectionRefused();
+          self->Refuse(std::move(socket), "too many connections");
+        } else if (peer_ec ||
+                   !self->sources_.TryAdd(source, self->limits_.max_connections_per_source)) {
+          self->metrics_->CountSourceRefused();
+          self->Refuse(std::move(socket), "too many connections from this address");
         } else {
           // Replies and pushed events are small separate writes; with Nagle on, a
           // push queued behind an unacknowledged reply waits for the client's
           // delayed ACK (~40 ms), which made every contended lock handover slow.
           beast::error_code ignored;
           socket.set_option(tcp::no_delay(true), ignored);
-          auto slot = std::make_unique<ClientSocketSlot>(self->metrics_);
+          auto slot = std::make_unique<ClientSocketSlot>(self->metrics_, &self->sources_, source);
           const std::shared_ptr<net::ssl::context> tls = self->tls_.load();
           std::make_shared<HttpSession>(MakeStream(std::move(socket), tls.get()),
                                         std::move(slot),
@@ -329,17 +336,17 @@ void HttpListener::OnAcceptError(const beast::error_code& ec) {
   });
 }
 
-void HttpListener::Refuse(tcp::socket socket) {
-  metrics_->CountConnectionRefused();
+void HttpListener::Refuse(tcp::socket socket, const std::string& reason) {
   // Without reading and without keeping the descriptor: the reply fits in the
   // socket's send buffer, and whatever does not is dropped with the connection.
-  static constexpr char kReply[] =
+  const std::string body = reason + "\n";
+  const std::string reply =
       "HTTP/1.1 503 Service Unavailable\r\nServer: coordd\r\nConnection: close\r\n"
-      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 21\r\n\r\n"
-      "too many connections\n";
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
   beast::error_code ignored;
   socket.non_blocking(true, ignored);
-  socket.write_some(net::buffer(kReply, sizeof(kReply) - 1), ignored);
+  socket.write_some(net::buffer(reply), ignored);
   // A request already received would turn close() into a reset that can
   // overtake the reply: consume what is there (a request head is small).
   char sink[8192];

@@ -7,7 +7,9 @@
 // Each accepted socket gets its own strand. Every accepted TCP connection counts
 // against max_connections from accept to close (ClientSocketSlot), whether it
 // upgrades, speaks HTTP or sends nothing; one over the cap is answered "503 too
-// many connections" at once (without reading) and closed. HTTP requests are
+// many connections" at once (without reading) and closed. So is one from a source
+// IP address that already has max_connections_per_source open ("503 too many
+// connections from this address"). HTTP requests are
 // bounded (8 KiB headers, no bodies accepted) and time out after 30 s.
 //
 // A failed accept (out of descriptors, kernel memory) backs off (AcceptBackoff)
@@ -30,6 +32,7 @@
 #include "coord/status.h"
 #include "server/accept_backoff.h"
 #include "server/log_limiter.h"
+#include "server/source_counter.h"
 
 namespace coord::server {
 
@@ -56,8 +59,8 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
  private:
   void DoAccept();
   void OnAcceptError(const boost::system::error_code& ec);
-  // Answers 503 without reading and closes (the connection cap is reached).
-  void Refuse(boost::asio::ip::tcp::socket socket);
+  // Answers 503 `reason` without reading and closes (a connection cap is reached).
+  void Refuse(boost::asio::ip::tcp::socket socket, const std::string& reason);
 
   boost::asio::io_context& io_;
   // Null: plain. Replaced by SetTlsContext; read at each accept.
@@ -67,6 +70,7 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
   Metrics* metrics_;
   ServerLimits limits_;
   std::atomic<uint64_t> next_connection_id_{1};
+  SourceCounter sources_;  // open connections per source address
   AcceptBackoff backoff_;                 // on the acceptor's strand
   boost::asio::steady_timer retry_timer_;  // on the acceptor's strand
   LogLimiter accept_log_{std::chrono::seconds(10)};

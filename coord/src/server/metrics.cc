@@ -60,6 +60,10 @@ std::string Metrics::Render(const MetricsSnapshot& g) const {
           "Client connections closed because their TLS handshake failed or timed out "
           "(plaintext on a TLS port, no or an untrusted client certificate).",
           tls_handshake_failures_.load());
+  counter("coord_client_connections_refused_per_source_total",
+          "Client connections refused at accept: their source address had "
+          "--max-connections-per-source open.",
+          source_refused_.load());
   counter("coord_client_accept_errors_total",
           "Failed accepts on the client port (e.g. out of descriptors); each backs off.",
           accept_errors_.load());

@@ -69,6 +69,7 @@ class Metrics {
   int64_t sockets() const { return sockets_.load(); }
   void CountConnectionRefused() { connections_refused_.fetch_add(1); }
   void CountTlsHandshakeFailure() { tls_handshake_failures_.fetch_add(1); }
+  void CountSourceRefused() { source_refused_.fetch_add(1); }
   void CountAcceptError() { accept_errors_.fetch_add(1); }
 
   std::string Render(const MetricsSnapshot& gauges) const;
@@ -104,6 +105,7 @@ class Metrics {
   std::atomic<int64_t> sockets_{0};
   std::atomic<uint64_t> connections_refused_{0};
   std::atomic<uint64_t> tls_handshake_failures_{0};
+  std::atomic<uint64_t> source_refused_{0};
   std::atomic<uint64_t> accept_errors_{0};
 };
 

@@ -4,22 +4,37 @@
 // like any other). The HTTP session owns it and hands it to the WebSocket
 // session on upgrade; the last owner's release uncounts it.
 //
-// Thread-safety: the counter is atomic; a slot itself is owned by one session.
+// The slot also holds the connection's place in its source address's count
+// (SourceCounter), given back with it.
+//
+// Thread-safety: the counters are thread-safe; a slot itself is owned by one session.
 #pragma once
 
+#include <string>
+
 #include "server/metrics.h"
+#include "server/source_counter.h"
 
 namespace coord::server {
 
 class ClientSocketSlot {
  public:
-  explicit ClientSocketSlot(Metrics* metrics) : metrics_(metrics) { metrics_->SocketOpened(); }
-  ~ClientSocketSlot() { metrics_->SocketClosed(); }
+  // `sources` may be null (no per-source count); else `source` was added to it.
+  ClientSocketSlot(Metrics* metrics, SourceCounter* sources = nullptr, std::string source = "")
+      : metrics_(metrics), sources_(sources), source_(std::move(source)) {
+    metrics_->SocketOpened();
+  }
+  ~ClientSocketSlot() {
+    metrics_->SocketClosed();
+    if (sources_ != nullptr) sources_->Remove(source_);
+  }
   ClientSocketSlot(const ClientSocketSlot&) = delete;
   ClientSocketSlot& operator=(const ClientSocketSlot&) = delete;
 
  private:
   Metrics* const metrics_;
+  SourceCounter* const sources_;
+  const std::string source_;
 };
 
 }  // namespace coord::server

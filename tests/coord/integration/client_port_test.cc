@@ -20,13 +20,23 @@ namespace {
 // A plain TCP connection that sends nothing unless told to.
 class RawSocket {
  public:
-  explicit RawSocket(const std::string& address) {
+  // `source`: the local IPv4 address to connect from (empty: the kernel's choice).
+  explicit RawSocket(const std::string& address, const std::string& source = "") {
     const size_t colon = address.rfind(':');
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
     inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ >= 0 && !source.empty()) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+      if (bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
+        close(fd_);
+        fd_ = -1;
+      }
+    }
     if (fd_ >= 0 && connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
       close(fd_);
       fd_ = -1;
@@ -129,6 +139,47 @@ TEST(ClientPort, IdleTcpConnectionsCountAgainstTheConnectionCap) {
       10s));
   EXPECT_TRUE(Ok(Put(*c, "/cp/after", "x")));
   EXPECT_GE(Metric(e, 0, "coord_client_connections_refused_total"), 2);
+}
+
+// Issue 11 (abuse limits): one source address cannot take every slot. Past
+// --max-connections-per-source its next connection is answered 503 at once;
+// another address still gets in, and the slots come back when connections close.
+TEST(ClientPort, OneSourceAddressCannotTakeEverySlot) {
+  constexpr int kPerSource = 4;
+  Ensemble e(3, 30);
+  e.set_extra_args({"--max-connections-per-source", std::to_string(kPerSource)});
+  ASSERT_TRUE(e.StartAll().ok());
+  ASSERT_TRUE(e.WaitStableLeader(20s).ok());
+  const std::string address = e.member(0).client_address;
+  // From 127.0.0.9, which nothing else in the test uses.
+  std::vector<std::unique_ptr<RawSocket>> mine;
+  for (int i = 0; i < kPerSource; ++i) {
+    mine.push_back(std::make_unique<RawSocket>(address, "127.0.0.9"));
+    ASSERT_TRUE(mine.back()->connected());
+  }
+  RawSocket over(address, "127.0.0.9");
+  ASSERT_TRUE(over.connected());
+  const std::string reply = over.ReadUntilClosed(5s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 503", 0), 0u) << reply;
+  EXPECT_NE(reply.find("too many connections from this address"), std::string::npos) << reply;
+  EXPECT_EQ(CountEnded(mine, 300ms), 0u) << "the four within the cap are kept";
+
+  // Another source address is served.
+  RawSocket other(address, "127.0.0.8");
+  ASSERT_TRUE(other.connected());
+  other.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(other.ReadUntilClosed(5s).rfind("HTTP/1.1 200", 0), 0u);
+
+  // Closing one gives its slot back.
+  mine.pop_back();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        RawSocket again(address, "127.0.0.9");
+        again.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        return again.ReadUntilClosed(2s).rfind("HTTP/1.1 200", 0) == 0;
+      },
+      10s));
+  EXPECT_GE(Metric(e, 0, "coord_client_connections_refused_per_source_total"), 1);
 }
 
 // Defect 14: with descriptors running out, accept spun at full CPU logging

@@ -37,6 +37,9 @@ struct ServerLimits {
   size_t max_request_bytes = 1536 * 1024;
   // Concurrent client connections (HTTP and WebSocket). Default 1024.
   size_t max_connections = 1024;
+  // Concurrent client connections from one source IP address, so that one host
+  // cannot take every slot. Default 512.
+  size_t max_connections_per_source = 512;
   // Requests in flight on one connection. Default 1024.
   size_t max_inflight_per_connection = 1024;
   // Watches open on one connection. Default 256.
