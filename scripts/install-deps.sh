@@ -12,7 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev openssl
-  iproute2 procps
+  iproute2 procps curl
 )
 
 missing=()

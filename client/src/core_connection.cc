@@ -44,10 +44,13 @@ void Core::Connect() {
               auto* tls = std::get_if<Connection::Tls>(&conn->ws);
               if (tls == nullptr) return Handshake(conn);
               // Verify the member's certificate against the endpoint's host (a
-              // DNS name or an IP address), and send it as SNI.
+              // DNS name or an IP address); a DNS name also goes out as SNI
+              // (RFC 6066 allows no IP literals there).
               auto& ssl = tls->next_layer();
               ssl.set_verify_callback(net::ssl::host_name_verification(conn->host));
-              SSL_set_tlsext_host_name(ssl.native_handle(), conn->host.c_str());
+              beast::error_code not_ip;
+              net::ip::make_address(conn->host, not_ip);
+              if (not_ip) SSL_set_tlsext_host_name(ssl.native_handle(), conn->host.c_str());
               ssl.async_handshake(net::ssl::stream_base::client,
                                   [this, conn](beast::error_code ec) {
                                     if (ec) return ConnectFailed(conn, "tls: " + ec.message());

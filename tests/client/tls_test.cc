@@ -3,7 +3,9 @@
 // made fresh by the test: a client with the CA and its certificate works through
 // failover; a plaintext client, a client that does not trust the member's CA, a
 // client without a certificate and one with a certificate of another CA are all
-// refused and never get an answer.
+// refused and never get an answer (and are counted); /healthz and /metrics are
+// HTTPS only; coordctl speaks TLS; unusable files stop coordd at start; SIGHUP
+// rotates the certificate while clients stay connected.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -139,6 +141,31 @@ TEST_F(ClientTls, CoordctlSpeaksTlsWithItsCertificate) {
   EXPECT_EQ(refused.exit_code, 5) << refused.out << refused.err;
 }
 #endif
+
+// The HTTP endpoints are HTTPS too, behind the same client-certificate check;
+// the refusals above were counted.
+TEST_F(ClientTls, HttpEndpointsAreServedOverHttpsOnly) {
+  const std::string curl = "/usr/bin/curl";  // scripts/install-deps.sh installs it
+  ASSERT_TRUE(std::filesystem::exists(curl));
+  const std::string base = "https://" + ensemble_->member(0).client_address;
+  const ChildResult health =
+      RunChild(curl, {"-sS", "--cacert", pki_->ca_cert, "--cert", pki_->client_cert, "--key",
+                      pki_->client_key, base + "/healthz"});
+  EXPECT_EQ(health.exit_code, 0) << health.err;
+  EXPECT_EQ(health.out, "ok\n");
+  const ChildResult metrics =
+      RunChild(curl, {"-sS", "--cacert", pki_->ca_cert, "--cert", pki_->client_cert, "--key",
+                      pki_->client_key, base + "/metrics"});
+  const std::string name = "coord_client_tls_handshake_failures_total ";
+  const size_t at = metrics.out.find("\n" + name);
+  ASSERT_NE(at, std::string::npos) << metrics.out.substr(0, 2000);
+  EXPECT_GT(std::stod(metrics.out.substr(at + 1 + name.size())), 0) << "the refused clients";
+  const ChildResult no_cert = RunChild(curl, {"-sS", "--cacert", pki_->ca_cert, base + "/healthz"});
+  EXPECT_NE(no_cert.exit_code, 0) << "mutual TLS also guards HTTP: " << no_cert.out;
+  const ChildResult plain = RunChild(
+      curl, {"-sS", "http://" + ensemble_->member(0).client_address + "/healthz"});
+  EXPECT_NE(plain.exit_code, 0) << "no plaintext HTTP on a TLS port: " << plain.out;
+}
 
 TEST_F(ClientTls, BadTlsFilesAreRefusedAtCreate) {
   ClientOptions o = Good();

@@ -102,8 +102,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void OnRead(beast::error_code ec, size_t) {
     if (ec) {
+      // A TLS client that closes without close_notify ends like a plain one.
       if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
-          ec != net::error::operation_aborted) {
+          ec != net::error::operation_aborted && ec != net::ssl::error::stream_truncated) {
         // Malformed HTTP: answer 400 and close.
         Send(Reply(http::status::bad_request, "bad request: " + ec.message() + "\n", 11, false));
         return;
