@@ -84,7 +84,7 @@ TEST(FencingVerifier, ConcurrentChecksEndAtTheHighestToken) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(v.highest(), 20000 * 4 + 3);  // the highest token can never be refused
-  EXPECT_GT(accepted.load(), 20000);      // at least one thread's run was all accepted
+  EXPECT_GE(accepted.load(), 20000);  // at least one thread's run was all accepted
   EXPECT_EQ(v.Check(v.highest() - 1).code(), StatusCode::kConflict);
 }
 

@@ -136,6 +136,10 @@ Status Ensemble::Start(int i) {
       std::to_string(tick_ms_), "--log-level", "info", "--snapshot-entries", "200",
       "--initial-cluster-state", i < initial_ ? "new" : "existing"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  if (member_args_) {
+    const std::vector<std::string> own = member_args_(i);
+    args.insert(args.end(), own.begin(), own.end());
+  }
   m.pid = Spawn(args, log_path(i), descriptor_limit_);
   if (m.pid <= 0) return Status::IOError("cannot spawn coordd");
   // Ready when the client port accepts a WebSocket.

@@ -38,6 +38,11 @@ class Ensemble {
   // Extra coordd flags for every member started from now on (e.g. a cluster
   // token, small limits).
   void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
+  // Extra coordd flags of member i (after the common ones), e.g. its own
+  // certificate.
+  void set_member_args(std::function<std::vector<std::string>(int)> args) {
+    member_args_ = std::move(args);
+  }
   // RLIMIT_NOFILE of every member started from now on (0: inherited).
   void set_descriptor_limit(uint64_t limit) { descriptor_limit_ = limit; }
   // How Start(i) knows a member is up: `ready(client_address)` returns true.
@@ -82,6 +87,7 @@ class Ensemble {
   int tick_ms_;
   int initial_ = 0;
   std::vector<std::string> extra_args_;
+  std::function<std::vector<std::string>(int)> member_args_;
   uint64_t descriptor_limit_ = 0;
   std::function<bool(const std::string&)> ready_check_;
 };

@@ -69,4 +69,13 @@ Result<TestPki> TestPki::Create(const std::string& dir) {
   return pki;
 }
 
+Result<TestPki::KeyPair> TestPki::MakePeerCertificate(const std::string& name,
+                                                       bool other_ca) const {
+  const std::string file = "peer-" + name + (other_ca ? "-other" : "");
+  COORD_RETURN_IF_ERROR(MakeLeaf(dir, other_ca ? "other-ca" : "ca", file, name,
+                                 "subjectAltName=DNS:" + name +
+                                     "\nextendedKeyUsage=serverAuth,clientAuth\n"));
+  return KeyPair{dir + "/" + file + ".pem", dir + "/" + file + ".key"};
+}
+
 }  // namespace coord::test

@@ -5,6 +5,7 @@
 // "localhost" (IP and DNS SANs, serverAuth and clientAuth); a client
 // certificate (CN "alice", clientAuth); and a second, unrelated CA with a client
 // certificate of its own, for the refusals. EC P-256 keys, valid for two days.
+// Peer certificates for named members (MakePeerCertificate) on demand.
 #pragma once
 
 #include <string>
@@ -24,6 +25,14 @@ struct TestPki {
   // Creates everything under `dir` (made if missing). Errors: kIOError with the
   // failing openssl command.
   static Result<TestPki> Create(const std::string& dir);
+
+  struct KeyPair {
+    std::string cert, key;
+  };
+  // A peer certificate naming member `name` (DNS SAN and CN, serverAuth and
+  // clientAuth), signed by this PKI's CA or, with `other_ca`, by the unrelated
+  // one. Files dir/peer-<name>[-other].{pem,key}.
+  Result<KeyPair> MakePeerCertificate(const std::string& name, bool other_ca = false) const;
 };
 
 }  // namespace coord::test

@@ -5,10 +5,12 @@
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "transport/peer_auth.h"
+#include "transport/peer_tls.h"
 
 namespace coord::raft::transport {
 
@@ -23,10 +25,10 @@ constexpr size_t kRetainedBufferBytes = size_t{1} << 20;
 }  // namespace
 
 InboundConnection::InboundConnection(std::shared_ptr<TransportContext> ctx,
-                                     asio::ip::tcp::socket socket, uint64_t connection_id,
+                                     std::shared_ptr<PeerStream> stream, uint64_t connection_id,
                                      std::string remote_address)
     : ctx_(std::move(ctx)),
-      socket_(std::move(socket)),
+      stream_(std::move(stream)),
       deadline_(ctx_->io),
       id_(connection_id),
       remote_address_(std::move(remote_address)),
@@ -37,6 +39,30 @@ void InboundConnection::Start() {
     std::lock_guard<std::mutex> lock(ctx_->inbound_mu);
     ctx_->inbound.emplace(id_, shared_from_this());
   }
+  // The whole handshake (TLS included) must fit in one deadline, however slowly
+  // it trickles in.
+  ArmDeadline(ctx_->options.handshake_timeout);
+  if (!stream_->tls()) {
+    SendChallenge();
+    return;
+  }
+  stream_->async_handshake(asio::ssl::stream_base::server,
+                           [self = shared_from_this()](const ErrorCode& ec) {
+                             self->OnTlsHandshake(ec);
+                           });
+}
+
+void InboundConnection::OnTlsHandshake(const ErrorCode& ec) {
+  if (closed_) return;
+  if (ec) {
+    RefuseHandshake("TLS handshake failed: " + ec.message());
+    return;
+  }
+  certificate_names_ = stream_->PeerCertificateNames();
+  SendChallenge();
+}
+
+void InboundConnection::SendChallenge() {
   pb::PeerFrame challenge;
   challenge.set_from(ctx_->options.self_id);
   challenge.set_cluster_id(ctx_->options.cluster_id);
@@ -47,13 +73,11 @@ void InboundConnection::Start() {
     return;
   }
   challenge_ = std::move(*encoded);
-  asio::async_write(socket_, asio::buffer(challenge_),
+  asio::async_write(*stream_, asio::buffer(challenge_),
                     [self = shared_from_this()](const ErrorCode& ec, size_t) {
                       self->challenge_.clear();
                       if (ec && !self->closed_) self->Ended(ec);
                     });
-  // The whole handshake must fit in one deadline, however slowly it trickles in.
-  ArmDeadline(ctx_->options.handshake_timeout);
   ReadHeader();
 }
 
@@ -62,7 +86,7 @@ void InboundConnection::Close() {
   closed_ = true;
   ErrorCode ignored;
   deadline_.cancel(ignored);
-  socket_.close(ignored);
+  stream_->socket().close(ignored);
   std::lock_guard<std::mutex> lock(ctx_->inbound_mu);
   ctx_->inbound.erase(id_);
 }
@@ -85,7 +109,7 @@ void InboundConnection::ArmDeadline(std::chrono::milliseconds after) {
 
 void InboundConnection::ReadHeader() {
   if (peer_ != kNoNode) ArmDeadline(ctx_->options.idle_timeout);
-  asio::async_read(socket_, asio::buffer(header_),
+  asio::async_read(*stream_, asio::buffer(header_),
                    [self = shared_from_this()](const ErrorCode& ec, size_t) {
                      self->OnHeader(ec);
                    });
@@ -115,7 +139,7 @@ void InboundConnection::ReadBodyChunk() {
   const size_t chunk = std::min<size_t>(kReadChunkBytes, body_length_ - have);
   body_.resize(have + chunk);
   if (peer_ != kNoNode) ArmDeadline(ctx_->options.idle_timeout);
-  asio::async_read(socket_, asio::buffer(body_.data() + have, chunk),
+  asio::async_read(*stream_, asio::buffer(body_.data() + have, chunk),
                    [self = shared_from_this()](const ErrorCode& ec, size_t) {
                      self->OnBodyChunk(ec);
                    });
@@ -185,6 +209,12 @@ void InboundConnection::OnHello(const pb::PeerFrame& frame) {
                     " has a wrong proof (another cluster secret?)");
     return;
   }
+  if (stream_->tls() && !CertificateProvesMember(ctx_->options, certificate_names_, from)) {
+    RefuseHandshake("hello from member " + std::to_string(from) +
+                    " comes with a certificate of another member (names: " +
+                    JoinNames(certificate_names_) + ")");
+    return;
+  }
   bool known = false;
   std::vector<std::shared_ptr<InboundConnection>> replaced;
   {
@@ -241,7 +271,8 @@ void InboundConnection::RefuseHandshake(const std::string& reason) {
 }
 
 void InboundConnection::Ended(const ErrorCode& ec) {
-  if (ec == asio::error::eof || ec == asio::error::connection_reset) {
+  if (ec == asio::error::eof || ec == asio::error::connection_reset ||
+      ec == asio::ssl::error::stream_truncated) {
     spdlog::info("transport {}: incoming stream from peer {} at {} closed", ctx_->options.self_id,
                  peer_, remote_address_);
   } else if (ec != asio::error::operation_aborted) {

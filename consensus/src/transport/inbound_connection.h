@@ -1,6 +1,7 @@
 // InboundConnection: one accepted peer stream — the handshake, then read-only.
 //
-// States: handshaking (the challenge is written; the first frame must be a valid
+// States: TLS handshake (with peer TLS on; the other side's certificate names
+// are kept), handshaking (the challenge is written; the first frame must be a valid
 // PeerHello within handshake_timeout, at most kMaxHandshakeFrameBytes), then
 // bound to one member (frames up to max_frame_bytes, every one from that member,
 // none idle longer than idle_timeout). The rules are in tcp_transport.h,
@@ -28,6 +29,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "transport/frame_codec.h"
+#include "transport/peer_stream.h"
 #include "transport/transport_context.h"
 
 namespace coord::raft::transport {
@@ -37,14 +39,16 @@ inline constexpr size_t kReadChunkBytes = 64 * 1024;
 
 class InboundConnection : public std::enable_shared_from_this<InboundConnection> {
  public:
-  InboundConnection(std::shared_ptr<TransportContext> ctx, boost::asio::ip::tcp::socket socket,
+  // `stream` is plain or TLS (its handshake not yet done).
+  InboundConnection(std::shared_ptr<TransportContext> ctx, std::shared_ptr<PeerStream> stream,
                     uint64_t connection_id, std::string remote_address);
 
   const std::string& remote_address() const { return remote_address_; }
   // The member this connection is bound to; kNoNode while handshaking.
   NodeId peer() const { return peer_; }
 
-  // Registers the connection, sends the challenge and starts reading.
+  // Registers the connection, runs the TLS handshake if any, sends the
+  // challenge and starts reading.
   void Start();
   // Closes the socket and unregisters. Idempotent.
   void Close();
@@ -53,6 +57,8 @@ class InboundConnection : public std::enable_shared_from_this<InboundConnection>
   using ErrorCode = boost::system::error_code;
 
   void ArmDeadline(std::chrono::milliseconds after);
+  void OnTlsHandshake(const ErrorCode& ec);
+  void SendChallenge();
   void ReadHeader();
   void OnHeader(const ErrorCode& ec);
   void ReadBodyChunk();
@@ -68,7 +74,8 @@ class InboundConnection : public std::enable_shared_from_this<InboundConnection>
   void Ended(const ErrorCode& ec);
 
   const std::shared_ptr<TransportContext> ctx_;
-  boost::asio::ip::tcp::socket socket_;
+  const std::shared_ptr<PeerStream> stream_;
+  std::vector<std::string> certificate_names_;  // of the other side, with TLS
   boost::asio::steady_timer deadline_;
   uint64_t deadline_generation_ = 0;  // a fired timer of an older arm is ignored
   const uint64_t id_;

@@ -11,6 +11,7 @@
 #include "transport/frame_codec.h"
 #include "transport/inbound_connection.h"
 #include "transport/peer_auth.h"
+#include "transport/peer_tls.h"
 
 namespace coord::raft::transport {
 
@@ -37,7 +38,6 @@ OutboundPeer::OutboundPeer(std::shared_ptr<TransportContext> ctx, NodeId id, Hos
       id_(id),
       host_port_(std::move(address)),
       address_text_(FormatHostPort(host_port_.host, host_port_.port)),
-      socket_(ctx_->io),
       resolver_(ctx_->io),
       connect_timer_(ctx_->io),
       retry_timer_(ctx_->io),
@@ -93,7 +93,7 @@ void OutboundPeer::Close() {
   connect_timer_.cancel(ignored);
   retry_timer_.cancel(ignored);
   resolver_.cancel();
-  socket_.close(ignored);
+  CloseSocket();
   ++epoch_;
   ++attempt_;
 }
@@ -131,11 +131,20 @@ void OutboundPeer::Connect() {
       });
 }
 
+void OutboundPeer::CloseSocket() {
+  ErrorCode ignored;
+  if (stream_) stream_->socket().close(ignored);
+}
+
 void OutboundPeer::ConnectTo(const tcp::endpoint& endpoint) {
   const uint64_t attempt = attempt_;
+  CloseSocket();
+  std::shared_ptr<asio::ssl::context> tls = ctx_->tls_context.load();
+  stream_ = tls ? std::make_shared<PeerStream>(tcp::socket(ctx_->io), std::move(tls))
+                : std::make_shared<PeerStream>(tcp::socket(ctx_->io));
+  tcp::socket& socket = stream_->socket();
   ErrorCode ec;
-  socket_.close(ec);
-  socket_.open(endpoint.protocol(), ec);
+  socket.open(endpoint.protocol(), ec);
   if (ec) {
     OnConnectFailed("cannot open socket: " + ec.message());
     return;
@@ -143,7 +152,7 @@ void OutboundPeer::ConnectTo(const tcp::endpoint& endpoint) {
   const auto& bind = ctx_->bind_address;
   if (bind && bind->is_v4() == endpoint.address().is_v4()) {
     // Port 0: the OS picks the local port; only the source address matters.
-    socket_.bind(tcp::endpoint(*bind, 0), ec);
+    socket.bind(tcp::endpoint(*bind, 0), ec);
     if (ec) {
       OnConnectFailed("cannot bind to " + bind->to_string() + ": " + ec.message());
       return;
@@ -155,12 +164,10 @@ void OutboundPeer::ConnectTo(const tcp::endpoint& endpoint) {
     if (ec || self->closed() || attempt != self->attempt_ || !self->connecting_) return;
     // Closing the socket completes the pending connect with operation_aborted.
     self->attempt_timed_out_ = true;
-    ErrorCode ignored;
-    self->socket_.close(ignored);
+    self->CloseSocket();
   });
-  socket_.async_connect(endpoint, [self = shared_from_this(), attempt](const ErrorCode& ec) {
-    self->OnConnect(ec, attempt);
-  });
+  socket.async_connect(endpoint, [self = shared_from_this(), stream = stream_,
+                                  attempt](const ErrorCode& ec) { self->OnConnect(ec, attempt); });
 }
 
 void OutboundPeer::OnConnect(const ErrorCode& ec, uint64_t attempt) {
@@ -172,12 +179,19 @@ void OutboundPeer::OnConnect(const ErrorCode& ec, uint64_t attempt) {
     OnConnectFailed(attempt_timed_out_ ? std::string("connect timed out") : ec.message());
     return;
   }
-  socket_.set_option(tcp::no_delay(true), ignored);
-  socket_.set_option(asio::socket_base::keep_alive(true), ignored);
-  ReadChallenge(attempt);
+  stream_->socket().set_option(tcp::no_delay(true), ignored);
+  stream_->socket().set_option(asio::socket_base::keep_alive(true), ignored);
+  if (!stream_->tls()) {
+    ReadChallenge(attempt);
+    return;
+  }
+  ArmHandshakeDeadline(attempt);
+  stream_->async_handshake(asio::ssl::stream_base::client,
+                           [self = shared_from_this(), stream = stream_,
+                            attempt](const ErrorCode& ec) { self->OnTlsHandshake(ec, attempt); });
 }
 
-void OutboundPeer::ReadChallenge(uint64_t attempt) {
+void OutboundPeer::ArmHandshakeDeadline(uint64_t attempt) {
   // The handshake shares the connect deadline: a listener that accepts but never
   // challenges (not a Coord member, or an older version) is given up on.
   connecting_ = true;
@@ -185,12 +199,37 @@ void OutboundPeer::ReadChallenge(uint64_t attempt) {
   connect_timer_.async_wait([self = shared_from_this(), attempt](const ErrorCode& ec) {
     if (ec || self->closed() || attempt != self->attempt_ || !self->connecting_) return;
     self->attempt_timed_out_ = true;
-    ErrorCode ignored;
-    self->socket_.close(ignored);
+    self->CloseSocket();
   });
+}
+
+void OutboundPeer::OnTlsHandshake(const ErrorCode& ec, uint64_t attempt) {
+  if (closed() || attempt != attempt_) return;
+  if (ec) {
+    connecting_ = false;
+    ErrorCode ignored;
+    connect_timer_.cancel(ignored);
+    OnConnectFailed(attempt_timed_out_ ? std::string("TLS handshake timed out")
+                                       : "TLS handshake failed: " + ec.message());
+    return;
+  }
+  const std::vector<std::string> names = stream_->PeerCertificateNames();
+  if (!CertificateProvesMember(ctx_->options, names, id_)) {
+    connecting_ = false;
+    ErrorCode ignored;
+    connect_timer_.cancel(ignored);
+    OnConnectFailed("the listener's certificate is not member " + std::to_string(id_) +
+                    "'s (names: " + JoinNames(names) + ")");
+    return;
+  }
+  ReadChallenge(attempt);
+}
+
+void OutboundPeer::ReadChallenge(uint64_t attempt) {
+  ArmHandshakeDeadline(attempt);
   asio::async_read(
-      socket_, asio::buffer(challenge_header_),
-      [self = shared_from_this(), attempt](const ErrorCode& ec, size_t) {
+      *stream_, asio::buffer(challenge_header_),
+      [self = shared_from_this(), stream = stream_, attempt](const ErrorCode& ec, size_t) {
         if (self->closed() || attempt != self->attempt_) return;
         if (ec) {
           self->OnHandshakeFailed(ec);
@@ -203,8 +242,8 @@ void OutboundPeer::ReadChallenge(uint64_t attempt) {
           return;
         }
         self->challenge_body_.assign(*length, 0);
-        asio::async_read(self->socket_, asio::buffer(self->challenge_body_),
-                         [self, attempt](const ErrorCode& ec, size_t) {
+        asio::async_read(*stream, asio::buffer(self->challenge_body_),
+                         [self, stream, attempt](const ErrorCode& ec, size_t) {
                            if (self->closed() || attempt != self->attempt_) return;
                            if (ec) {
                              self->OnHandshakeFailed(ec);
@@ -253,7 +292,7 @@ void OutboundPeer::OnChallenge() {
   const uint64_t epoch = ++epoch_;
   ctx_->counters.connects.fetch_add(1, std::memory_order_relaxed);
   ErrorCode local_ec;
-  tcp::endpoint local = socket_.local_endpoint(local_ec);
+  tcp::endpoint local = stream_->socket().local_endpoint(local_ec);
   spdlog::info("transport {}: connected to peer {} at {} from {}{}", options.self_id, id_,
                address_text_, local_ec ? std::string("?") : local.address().to_string(),
                failures_ > 0 ? " after " + std::to_string(failures_) + " failed attempts" : "");
@@ -290,8 +329,7 @@ void OutboundPeer::OnConnectFailed(const std::string& reason) {
     spdlog::debug("transport {}: cannot connect to peer {} at {}: {}", ctx_->options.self_id,
                   id_, address_text_, reason);
   }
-  ErrorCode ignored;
-  socket_.close(ignored);
+  CloseSocket();
   NotifyUnreachable();
   ScheduleReconnect();
 }
@@ -306,8 +344,9 @@ void OutboundPeer::ScheduleReconnect() {
 }
 
 void OutboundPeer::WatchForClose(uint64_t epoch) {
-  socket_.async_read_some(
-      asio::buffer(probe_), [self = shared_from_this(), epoch](const ErrorCode& ec, size_t) {
+  stream_->async_read_some(
+      asio::buffer(probe_),
+      [self = shared_from_this(), stream = stream_, epoch](const ErrorCode& ec, size_t) {
         if (self->closed() || epoch != self->epoch_) return;
         self->Broken(ec ? ec.message() : std::string("peer wrote on a write-only connection"));
       });
@@ -324,8 +363,7 @@ void OutboundPeer::Broken(const std::string& reason) {
   ctx_->counters.disconnects.fetch_add(1, std::memory_order_relaxed);
   spdlog::info("transport {}: lost connection to peer {} at {}: {}", ctx_->options.self_id, id_,
                address_text_, reason);
-  ErrorCode ignored;
-  socket_.close(ignored);  // an in-flight write completes with an error; see OnWrite
+  CloseSocket();  // an in-flight write completes with an error; see OnWrite
   NotifyUnreachable();
   ScheduleReconnect();
 }
@@ -359,10 +397,9 @@ void OutboundPeer::DoWrite() {
   write_in_flight_ = true;
   spdlog::debug("transport {}: writing {} frames ({} bytes) to peer {}", ctx_->options.self_id,
                 inflight_.size(), batch_bytes, id_);
-  asio::async_write(socket_, buffers,
-                    [self = shared_from_this(), epoch = epoch_](const ErrorCode& ec, size_t n) {
-                      self->OnWrite(ec, n, epoch);
-                    });
+  asio::async_write(*stream_, buffers,
+                    [self = shared_from_this(), stream = stream_, epoch = epoch_](
+                        const ErrorCode& ec, size_t n) { self->OnWrite(ec, n, epoch); });
 }
 
 void OutboundPeer::OnWrite(const ErrorCode& ec, size_t bytes, uint64_t epoch) {

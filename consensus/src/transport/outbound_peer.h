@@ -2,7 +2,8 @@
 // bounded send queue and reconnect loop.
 //
 // Lifecycle: created by the transport; Start() begins connecting; once connected
-// it reads the peer's challenge and queues its hello first (tcp_transport.h,
+// (and, with peer TLS, once the TLS handshake proved the listener is member
+// `id`) it reads the peer's challenge and queues its hello first (tcp_transport.h,
 // "Handshake and binding"); on failure or a broken connection it waits
 // (Backoff) and connects again until Close().
 // The address is fixed for the object's life: a new address means a new peer.
@@ -12,6 +13,9 @@
 // frames into one gather write; its completion handler continues while frames
 // remain. The remote never writes on this connection, so a pending one-byte read
 // doubles as a detector of the remote closing it.
+//
+// Each connection attempt gets a new PeerStream; every pending handler holds
+// the stream it was started on (see peer_stream.h, "Lifetime").
 //
 // Thread-safety: Enqueue may be called from any thread; every other method runs
 // on the transport's I/O thread.
@@ -31,6 +35,7 @@
 
 #include "transport/backoff.h"
 #include "transport/host_port.h"
+#include "transport/peer_stream.h"
 #include "transport/transport_context.h"
 
 namespace coord::raft::transport {
@@ -57,6 +62,9 @@ class OutboundPeer : public std::enable_shared_from_this<OutboundPeer> {
   void Connect();
   void ConnectTo(const boost::asio::ip::tcp::endpoint& endpoint);
   void OnConnect(const ErrorCode& ec, uint64_t attempt);
+  void ArmHandshakeDeadline(uint64_t attempt);
+  void OnTlsHandshake(const ErrorCode& ec, uint64_t attempt);
+  void CloseSocket();
   void ReadChallenge(uint64_t attempt);
   void OnChallenge();
   void OnHandshakeFailed(const ErrorCode& ec);
@@ -85,7 +93,7 @@ class OutboundPeer : public std::enable_shared_from_this<OutboundPeer> {
   size_t hello_bytes_ = 0;  // the hello is at the front of queue_ (its size)
 
   // I/O thread only.
-  boost::asio::ip::tcp::socket socket_;
+  std::shared_ptr<PeerStream> stream_;  // of the current attempt; null before the first
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer retry_timer_;

@@ -27,6 +27,7 @@
 #include "transport/host_port.h"
 #include "transport/inbound_connection.h"
 #include "transport/outbound_peer.h"
+#include "transport/peer_tls.h"
 #include "transport/transport_context.h"
 
 namespace coord::raft {
@@ -58,6 +59,9 @@ Status ValidateOptions(const TcpTransportOptions& options) {
   }
   if (options.max_pending_handshakes == 0) {
     return Status::InvalidArgument("max_pending_handshakes must be > 0");
+  }
+  if (options.tls.enabled() && !options.member_of_certificate_name) {
+    return Status::InvalidArgument("peer TLS needs member_of_certificate_name");
   }
   return Status::Ok();
 }
@@ -92,6 +96,11 @@ class TcpTransport::Impl {
     COORD_RETURN_IF_ERROR(ValidateOptions(options));
     Result<HostPort> listen = transport::ParseHostPort(options.listen_address);
     if (!listen.ok()) return listen.status();
+    if (options.tls.enabled()) {
+      auto tls = transport::MakePeerTlsContext(options.tls);
+      if (!tls.ok()) return tls.status();
+      ctx_->tls_context.store(std::move(*tls));
+    }
 
     std::lock_guard<std::mutex> lock(mu_);
     if (state_ != State::kNew) return Status::Aborted("transport already started or stopped");
@@ -231,6 +240,17 @@ class TcpTransport::Impl {
     pb::PeerFrame frame;
     frame.set_app(std::move(payload));
     Enqueue(to, std::move(frame));
+  }
+
+  Status ReloadTls() {
+    if (!ctx_->options.tls.enabled()) {
+      return Status::InvalidArgument("peer TLS is off: nothing to reload");
+    }
+    auto tls = transport::MakePeerTlsContext(ctx_->options.tls);
+    if (!tls.ok()) return tls.status();
+    ctx_->tls_context.store(std::move(*tls));
+    spdlog::info("transport {}: peer TLS certificates reloaded", ctx_->options.self_id);
+    return Status::Ok();
   }
 
   uint16_t port() const {
@@ -378,7 +398,10 @@ class TcpTransport::Impl {
     std::string remote_text = EndpointText(remote);
     spdlog::debug("transport {}: accepted connection from {}", ctx_->options.self_id,
                   remote_text);
-    auto connection = std::make_shared<InboundConnection>(ctx_, std::move(socket),
+    std::shared_ptr<asio::ssl::context> tls = ctx_->tls_context.load();
+    auto stream = tls ? std::make_shared<transport::PeerStream>(std::move(socket), std::move(tls))
+                      : std::make_shared<transport::PeerStream>(std::move(socket));
+    auto connection = std::make_shared<InboundConnection>(ctx_, std::move(stream),
                                                           next_connection_id_++, remote_text);
     connection->Start();
   }
@@ -436,6 +459,7 @@ void TcpTransport::Send(pb::Message message) { impl_->Send(std::move(message)); 
 void TcpTransport::SendApp(NodeId to, std::string payload) {
   impl_->SendApp(to, std::move(payload));
 }
+Status TcpTransport::ReloadTls() { return impl_->ReloadTls(); }
 uint16_t TcpTransport::port() const { return impl_->port(); }
 std::string TcpTransport::listen_address() const { return impl_->listen_address(); }
 std::vector<std::string> TcpTransport::InboundConnections() const {

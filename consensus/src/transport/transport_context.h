@@ -4,8 +4,8 @@
 // late (for instance with the io_context) never sees freed state.
 //
 // Thread-safety: `options`, `handlers` and `bind_address` are written before the
-// I/O thread starts and are read-only afterwards. `running` and the counters are
-// atomics. The inbound registry is guarded by `inbound_mu`.
+// I/O thread starts and are read-only afterwards. `running`, `tls_context` and
+// the counters are atomics. The inbound registry is guarded by `inbound_mu`.
 #pragma once
 
 #include <atomic>
@@ -18,6 +18,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "coord/consensus/tcp_transport.h"
 
@@ -51,6 +52,9 @@ struct TransportContext {
   Transport::Handlers handlers;
   // Local address outgoing sockets bind to (port 0); unset = let the OS choose.
   std::optional<boost::asio::ip::address> bind_address;
+  // The peer TLS context new connections use; null when TLS is off. Replaced
+  // whole by TcpTransport::ReloadTls (connections keep the one they started with).
+  std::atomic<std::shared_ptr<boost::asio::ssl::context>> tls_context;
   // True between Start and Stop. Handlers are called only while it is true.
   std::atomic<bool> running{false};
   TransportCounters counters;

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     // SIGHUP: read the TLS files again; on failure the old ones stay in use.
     const coord::Status reloaded = (*server)->ReloadTls();
     if (reloaded.ok()) {
-      spdlog::info("coordd: SIGHUP: TLS certificate and key reloaded");
+      spdlog::info("coordd: SIGHUP: TLS certificates and keys reloaded");
     } else {
       spdlog::error("coordd: SIGHUP: TLS files not reloaded, keeping the old ones: {}",
                     reloaded.ToString());

@@ -41,6 +41,9 @@ const char kCoorddUsage[] =
     "                           member's PEM certificate chain and key (docs/security.md)\n"
     "  --trusted-ca-file F      PEM CA bundle for client certificates\n"
     "  --client-cert-auth B     true: require a client certificate signed by it\n"
+    "  --peer-cert-file F, --peer-key-file F, --peer-trusted-ca-file F\n"
+    "                           mutual TLS on the peer port: this member's certificate\n"
+    "                           (naming --name), its key, and the members' CA\n"
     "  --config FILE            read `key = value` lines with the names above\n";
 
 namespace {
@@ -72,7 +75,10 @@ const std::set<std::string> kSettings{"config",
                                       "cert-file",
                                       "key-file",
                                       "trusted-ca-file",
-                                      "client-cert-auth"};
+                                      "client-cert-auth",
+                                      "peer-cert-file",
+                                      "peer-key-file",
+                                      "peer-trusted-ca-file"};
 
 // The client API limits, by flag name.
 const std::map<std::string, size_t ServerLimits::*>& LimitFlags() {
@@ -196,6 +202,12 @@ Status ApplySetting(const std::string& key, const std::string& value, CoorddConf
     (key == "cert-file"  ? o.client_tls.cert_file
      : key == "key-file" ? o.client_tls.key_file
                          : o.client_tls.trusted_ca_file) = value;
+  } else if (key == "peer-cert-file" || key == "peer-key-file" ||
+             key == "peer-trusted-ca-file") {
+    if (value.empty()) return Status::InvalidArgument("--" + key + " must not be empty");
+    (key == "peer-cert-file"  ? o.peer_tls.cert_file
+     : key == "peer-key-file" ? o.peer_tls.key_file
+                              : o.peer_tls.trusted_ca_file) = value;
   } else if (key == "client-cert-auth") {
     if (value != "true" && value != "false") {
       return Status::InvalidArgument("--client-cert-auth must be true or false");
@@ -282,6 +294,15 @@ Result<CoorddConfig> ParseCommandLine(const std::vector<std::string>& args) {
   }
   if (tls.client_cert_auth && tls.trusted_ca_file.empty()) {
     return Status::InvalidArgument("--client-cert-auth needs --trusted-ca-file");
+  }
+  const PeerTlsOptions& peer_tls = o.peer_tls;
+  if (!peer_tls.cert_file.empty() || !peer_tls.key_file.empty() ||
+      !peer_tls.trusted_ca_file.empty()) {
+    if (peer_tls.cert_file.empty() || peer_tls.key_file.empty() ||
+        peer_tls.trusted_ca_file.empty()) {
+      return Status::InvalidArgument(
+          "--peer-cert-file, --peer-key-file and --peer-trusted-ca-file go together");
+    }
   }
   if (!o.initial_cluster.empty()) {
     bool found = false;

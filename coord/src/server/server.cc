@@ -66,6 +66,8 @@ class Server::Impl {
   boost::asio::io_context io_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<raft::Node> node_;
+  // The node's transport (owned by node_), for ReloadTls.
+  raft::TcpTransport* peer_transport_ = nullptr;
   std::unique_ptr<NodeRaftHost> raft_host_;  // the service's view of node_
   std::shared_ptr<HttpListener> listener_;
   std::vector<std::thread> threads_;
@@ -121,12 +123,18 @@ Status Server::Impl::Open() {
   transport_options.cluster_id = cluster_id;
   // The token is the secret the peer handshake proves knowledge of.
   transport_options.secret = o.cluster_token;
+  transport_options.tls = {o.peer_tls.cert_file, o.peer_tls.key_file, o.peer_tls.trusted_ca_file};
+  // A certificate proves the member whose name it carries (ids derive from names).
+  transport_options.member_of_certificate_name = [](const std::string& name) {
+    return MemberIdFromName(name);
+  };
   auto transport = std::make_unique<raft::TcpTransport>(transport_options);
   // One inbound and one outbound connection per member, room for members added
   // later, and the handshakes in progress.
   peer_descriptors_ = transport_options.max_pending_handshakes +
                       2 * (o.initial_cluster.size() + kMembersAddedLater);
   raft::TcpTransport* peer_transport = transport.get();  // owned by the node, which outlives use
+  peer_transport_ = peer_transport;
 
   ServiceOptions service_options;
   service_options.name = o.name;
@@ -238,13 +246,21 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
 Status Server::Start() { return impl_->Start(); }
 void Server::Stop() { impl_->Stop(); }
 Status Server::ReloadTls() {
-  if (!impl_->options_.client_tls.enabled()) {
-    return Status::InvalidArgument("TLS is off (no --cert-file): nothing to reload");
+  const ServerOptions& o = impl_->options_;
+  if (!o.client_tls.enabled() && !o.peer_tls.enabled()) {
+    return Status::InvalidArgument("TLS is off (no --cert-file, no --peer-cert-file): nothing "
+                                   "to reload");
   }
   if (!impl_->listener_) return Status::InvalidArgument("not started");
-  auto made = MakeServerTlsContext(impl_->options_.client_tls);
-  if (!made.ok()) return made.status();
-  impl_->listener_->SetTlsContext(std::move(*made));
+  // Both sets are read before either is replaced: a bad file changes nothing.
+  std::shared_ptr<boost::asio::ssl::context> client_context;
+  if (o.client_tls.enabled()) {
+    auto made = MakeServerTlsContext(o.client_tls);
+    if (!made.ok()) return made.status();
+    client_context = std::move(*made);
+  }
+  if (o.peer_tls.enabled()) COORD_RETURN_IF_ERROR(impl_->peer_transport_->ReloadTls());
+  if (client_context) impl_->listener_->SetTlsContext(std::move(client_context));
   return Status::Ok();
 }
 

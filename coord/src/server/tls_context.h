@@ -14,8 +14,8 @@
 
 namespace coord::server {
 
-// Errors: kInvalidArgument (key without cert, client_cert_auth without a CA),
-// kIOError naming the file that could not be read or does not match.
+// Errors: kInvalidArgument (key without cert, client_cert_auth without a CA, or
+// naming the file that could not be read or does not match).
 Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(
     const ClientTlsOptions& options);
 

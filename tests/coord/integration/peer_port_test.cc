@@ -4,137 +4,18 @@
 // data and its ability to restart.
 #include <signal.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 #include <fstream>
 #include <limits>
 #include <sstream>
 
+#include "coord/consensus/types.h"
 #include "coord/server/server.h"
-#include "raft.pb.h"
-#include "test_util.h"
 #include "peer.pb.h"
-#include "transport/peer_auth.h"
+#include "raw_peer.h"
+#include "test_util.h"
 
 namespace coord::test {
 namespace {
-
-namespace asio = boost::asio;
-using asio::ip::tcp;
-
-// A hand-driven peer connection to a member's peer port.
-class RawPeer {
- public:
-  explicit RawPeer(const std::string& address) : socket_(io_) {
-    const size_t colon = address.rfind(':');
-    boost::system::error_code ec;
-    socket_.connect(tcp::endpoint(asio::ip::make_address(address.substr(0, colon)),
-                                  static_cast<uint16_t>(std::stoi(address.substr(colon + 1)))),
-                    ec);
-    ok_ = !ec;
-  }
-  bool ok() const { return ok_; }
-
-  bool Write(const std::string& bytes) {
-    boost::system::error_code ec;
-    asio::write(socket_, asio::buffer(bytes), ec);
-    return !ec;
-  }
-  bool WriteFrame(const raft::pb::PeerFrame& frame) {
-    const std::string body = frame.SerializeAsString();
-    const uint32_t n = static_cast<uint32_t>(body.size());
-    std::string out{static_cast<char>(n >> 24), static_cast<char>(n >> 16),
-                    static_cast<char>(n >> 8), static_cast<char>(n)};
-    return Write(out + body);
-  }
-  // Reads the member's challenge and answers as `from` with `secret`.
-  bool Handshake(uint64_t from, uint64_t to, uint64_t cluster_id, const std::string& secret) {
-    std::array<uint8_t, 4> header;
-    boost::system::error_code ec;
-    asio::read(socket_, asio::buffer(header), ec);
-    if (ec) return false;
-    const uint32_t n = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
-                       (uint32_t{header[2]} << 8) | header[3];
-    if (n > 4096) return false;
-    std::string body(n, '\0');
-    asio::read(socket_, asio::buffer(body), ec);
-    raft::pb::PeerFrame challenge;
-    if (ec || !challenge.ParseFromString(body) || !challenge.has_challenge()) return false;
-    raft::pb::PeerFrame hello;
-    hello.set_from(from);
-    hello.set_cluster_id(cluster_id);
-    hello.mutable_hello()->set_to(to);
-    hello.mutable_hello()->set_proof(raft::transport::HelloProof(
-        secret, challenge.challenge().nonce(), from, to, cluster_id));
-    return WriteFrame(hello);
-  }
-  // True when the member closes the connection within `timeout`.
-  bool WaitClosed(std::chrono::milliseconds timeout) {
-    bool closed = false;
-    std::array<char, 256> buffer;
-    std::function<void(const boost::system::error_code&, size_t)> on_read =
-        [&](const boost::system::error_code& ec, size_t) {
-          if (ec) {
-            closed = true;
-            return;
-          }
-          socket_.async_read_some(asio::buffer(buffer), on_read);
-        };
-    socket_.async_read_some(asio::buffer(buffer), on_read);
-    io_.restart();
-    io_.run_for(timeout);
-    if (!closed) {
-      boost::system::error_code ignored;
-      socket_.cancel(ignored);
-      io_.restart();
-      io_.run();
-    }
-    return closed;
-  }
-
- private:
-  asio::io_context io_;
-  tcp::socket socket_;
-  bool ok_ = false;
-};
-
-raft::pb::PeerFrame Heartbeat(uint64_t from, uint64_t to, uint64_t cluster_id, uint64_t term) {
-  raft::pb::PeerFrame f;
-  f.set_from(from);
-  f.set_cluster_id(cluster_id);
-  raft::pb::Message* m = f.mutable_raft();
-  m->set_type(raft::pb::MSG_HEARTBEAT);
-  m->set_from(from);
-  m->set_to(to);
-  m->set_term(term);
-  return f;
-}
-
-uint64_t IdOf(const Ensemble& e, int i) { return server::MemberIdFromName(e.member(i).name); }
-
-uint64_t TermOf(const Ensemble& e, int i) {
-  auto c = WsClient::Connect(e.member(i).client_address);
-  if (!c.ok()) return 0;
-  Request r;
-  r.mutable_status();
-  auto resp = (*c)->Call(r);
-  if (!resp.ok()) return 0;
-  return resp->header().raft_term();
-}
-
-void ExpectWritable(const Ensemble& e, int member, const std::string& key) {
-  auto c = WsClient::Connect(e.member(member).client_address);
-  ASSERT_TRUE(c.ok()) << c.status();
-  Request r;
-  r.mutable_put()->set_key(key);
-  r.mutable_put()->set_value("v");
-  auto resp = (*c)->Call(r);
-  ASSERT_TRUE(resp.ok()) << resp.status();
-  EXPECT_TRUE(Ok(*resp)) << resp->DebugString();
-}
 
 // Defect 10: one heartbeat at term 2^64-1 used to spread, wrap the term to 0 and
 // leave data directories no member could start from. Here the attacker even

@@ -76,6 +76,25 @@ TEST(ConfigTest, TlsFlagsGoTogether) {
   EXPECT_FALSE(ParseCommandLine({"--client-cert-auth", "yes"}).ok());
 }
 
+TEST(ConfigTest, PeerTlsFlagsGoTogether) {
+  auto c = ParseCommandLine({"--peer-cert-file", "p.pem", "--peer-key-file", "p.key",
+                             "--peer-trusted-ca-file", "ca.pem"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->server.peer_tls.enabled());
+  EXPECT_EQ(c->server.peer_tls.key_file, "p.key");
+  EXPECT_EQ(c->server.peer_tls.trusted_ca_file, "ca.pem");
+  EXPECT_FALSE(c->server.client_tls.enabled()) << "the client port is configured on its own";
+  EXPECT_FALSE(ParseCommandLine({}).value().server.peer_tls.enabled()) << "off by default";
+  for (const auto& partial : std::vector<std::vector<std::string>>{
+           {"--peer-cert-file", "p.pem", "--peer-key-file", "p.key"},
+           {"--peer-trusted-ca-file", "ca.pem"},
+           {"--peer-cert-file", "p.pem", "--peer-trusted-ca-file", "ca.pem"}}) {
+    auto bad = ParseCommandLine(partial);
+    ASSERT_FALSE(bad.ok()) << partial[0];
+    EXPECT_NE(bad.status().message().find("go together"), std::string::npos) << bad.status();
+  }
+}
+
 TEST(ConfigTest, BadFlagsAreClearErrors) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"--bogus", "1"},

@@ -22,6 +22,16 @@
 // it. A newer bound connection from the same member replaces the older one, and
 // RemovePeer closes the removed member's connections.
 //
+// TLS (optional, TcpTransportOptions::tls): every connection runs a TLS 1.2+
+// handshake before the challenge, with certificates on both sides chaining to
+// the peer CA. The connecting member checks that the accepting member's
+// certificate proves the member it meant to reach; the accepting member binds a
+// connection to `from` only if the connecting member's certificate proves
+// `from` as well (member_of_certificate_name maps a certificate name to a member
+// id). The cluster-secret proof is still required inside TLS. A failed TLS
+// handshake or a certificate of another member is refused and counted like any
+// failed handshake. ReloadTls() re-reads the files for new connections.
+//
 // Bounded memory: before the handshake a frame may hold at most 4 KiB and must
 // arrive within handshake_timeout; a body is read in chunks as its bytes arrive,
 // so an announced length costs nothing until the data is there; an incoming
@@ -50,6 +60,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +70,15 @@
 #include "coord/status.h"
 
 namespace coord::raft {
+
+// Files of the peer port's TLS (PEM). TLS is on when cert_file is set; then all
+// three are required.
+struct PeerTlsOptions {
+  std::string cert_file;        // this member's certificate chain
+  std::string key_file;         // its private key
+  std::string trusted_ca_file;  // the CA every member's certificate chains to
+  bool enabled() const { return !cert_file.empty(); }
+};
 
 struct TcpTransportOptions {
   // This member's id; stamped on every outgoing frame. Must not be kNoNode.
@@ -104,6 +124,12 @@ struct TcpTransportOptions {
   // Bind outgoing connections to the listen host (skipped when that host is the
   // unspecified address 0.0.0.0 / ::).
   bool bind_outgoing = true;
+  // Peer TLS (see "TLS" above). Off when tls.cert_file is empty.
+  PeerTlsOptions tls;
+  // With TLS: the member a certificate name stands for, kNoNode for none
+  // (coordd: the id of the member of that name). Required when TLS is on;
+  // called on the I/O thread.
+  std::function<NodeId(const std::string& certificate_name)> member_of_certificate_name;
 };
 
 class TcpTransport : public Transport {
@@ -152,6 +178,11 @@ class TcpTransport : public Transport {
 
   void Send(pb::Message message) override;
   void SendApp(NodeId to, std::string payload) override;
+
+  // Re-reads the TLS files; connections made afterwards use them, open ones
+  // keep theirs. Errors: kInvalidArgument (TLS is off, or a file cannot be
+  // used; the previous certificates stay in use).
+  Status ReloadTls();
 
   // The port actually bound (useful with port 0); 0 before Start.
   uint16_t port() const;

@@ -73,6 +73,18 @@ struct ClientTlsOptions {
   bool enabled() const { return !cert_file.empty(); }
 };
 
+// TLS on the peer port: mutual TLS between members, TLS 1.2 or newer, all
+// three files required; off while cert_file is empty. A member's certificate must carry its
+// member name (--name) as a DNS subject alternative name or as the subject CN;
+// a connection whose certificate names another member, or a member not in the
+// current configuration, is refused (coord_peer_connections_refused_total).
+struct PeerTlsOptions {
+  std::string cert_file;        // PEM certificate chain of this member (naming it)
+  std::string key_file;         // PEM private key of cert_file
+  std::string trusted_ca_file;  // PEM CA bundle every member's certificate chains to
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 // One member of the initial ensemble.
 struct ClusterMember {
   std::string name;
@@ -110,6 +122,7 @@ struct ServerOptions {
   bool sync_commit_updates = false;
   ServerLimits limits;
   ClientTlsOptions client_tls;
+  PeerTlsOptions peer_tls;
   StateMachineOptions state;
 };
 
@@ -136,8 +149,9 @@ class Server {
   void Stop();
 
   // Reads the client port's TLS files again (coordd does it on SIGHUP). New
-  // connections use them; connections already open keep theirs. Errors (the old
-  // files stay in use): kInvalidArgument when TLS is off,
+  // connections use them; connections already open keep theirs. Both the client
+  // port's and the peer port's files are read. Errors (the old files stay in
+  // use): kInvalidArgument when TLS is off on both ports,
   // the errors of a bad file as at start.
   Status ReloadTls();
 
