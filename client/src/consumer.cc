@@ -6,7 +6,6 @@
 #include "coord/client/consumer.h"
 
 #include <algorithm>
-#include <charconv>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -149,12 +148,9 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
     StoredCursor c;
     if (!kv->has_value()) return c;
     c.mod_revision = (*kv)->mod_revision();
-    const std::string& text = (*kv)->value();
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), c.next);
-    if (ec != std::errc() || end != text.data() + text.size() || c.next < 0) {
-      return Status::Conflict("cursor key \"" + Topic::CursorKey(options_.topic, options_.group) +
-                              "\" does not hold a decimal offset");
-    }
+    auto next = Topic::ParseCursor(Topic::CursorKey(options_.topic, options_.group), (*kv)->value());
+    if (!next.ok()) return next.status();
+    c.next = *next;
     return c;
   }
 

@@ -87,12 +87,14 @@ Result<int64_t> Topic::Cursor(const std::string& group, Duration timeout) const 
   auto kv = client_.Get(CursorKey(name_, group), timeout);
   if (!kv.ok()) return kv.status();
   if (!kv->has_value()) return int64_t{0};
-  const std::string& text = (*kv)->value();
+  return ParseCursor(CursorKey(name_, group), (*kv)->value());
+}
+
+Result<int64_t> Topic::ParseCursor(const std::string& key, const std::string& value) {
   int64_t cursor = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), cursor);
-  if (ec != std::errc() || end != text.data() + text.size() || cursor < 0) {
-    return Status::Conflict("cursor key \"" + CursorKey(name_, group) +
-                            "\" does not hold a decimal offset");
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), cursor);
+  if (ec != std::errc() || end != value.data() + value.size() || cursor < 0) {
+    return Status::Conflict("cursor key \"" + key + "\" does not hold a decimal offset");
   }
   return cursor;
 }

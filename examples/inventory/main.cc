@@ -139,6 +139,14 @@ coord::Status ApplyEvent(StockStore& store, const coord::v1::TopicRecord& record
   return reserved.status();
 }
 
+// Every order in Coord (one linearizable prefix read).
+auto ListOrders(coord::Client& client, const Args& a) {
+  coord::v1::RangeRequest range;
+  range.set_key(OrdersPrefix(a));
+  range.set_prefix(true);
+  return client.Range(range);
+}
+
 // One reconciliation: orders in Coord against reservations in the store.
 coord::Reconciler::Report Reconcile(coord::Client& client, StockStore& store, const Args& a) {
   coord::Reconciler::Report report;
@@ -147,10 +155,7 @@ coord::Reconciler::Report Reconcile(coord::Client& client, StockStore& store, co
   // had its event applied by then.
   const int64_t applied = store.applied_revision();
   std::map<std::string, Reservation> held = store.Reservations();
-  coord::v1::RangeRequest range;
-  range.set_key(OrdersPrefix(a));
-  range.set_prefix(true);
-  auto orders = client.Range(range);
+  auto orders = ListOrders(client, a);
   if (!orders.ok()) {
     report.status = orders.status();
     return report;
@@ -214,10 +219,7 @@ coord::Result<Service> StartService(coord::Client& client, StockStore& store, co
 // ---- The invariant ----------------------------------------------------------------
 
 bool Check(coord::Client& client, StockStore& store, const Args& a) {
-  coord::v1::RangeRequest range;
-  range.set_key(OrdersPrefix(a));
-  range.set_prefix(true);
-  auto orders = client.Range(range);
+  auto orders = ListOrders(client, a);
   if (!orders.ok()) {
     std::fprintf(stderr, "inventory: %s\n", orders.status().ToString().c_str());
     return false;

@@ -1,12 +1,6 @@
 #include "transport/peer_auth.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
-#include <cstdlib>
-#include <random>
+#include "coord/crypto.h"
 
 namespace coord::raft::transport {
 namespace {
@@ -17,17 +11,7 @@ void AppendBigEndian(std::string* out, uint64_t v) {
 
 }  // namespace
 
-std::string MakeNonce() {
-  std::string nonce(kNonceBytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), static_cast<int>(kNonceBytes)) !=
-      1) {
-    // OpenSSL's generator failed (no entropy): fall back to the OS device rather
-    // than accept every hello with a predictable nonce.
-    std::random_device device;
-    for (char& c : nonce) c = static_cast<char>(device());
-  }
-  return nonce;
-}
+std::string MakeNonce() { return crypto::RandomBytes(kNonceBytes); }
 
 std::string HelloProof(const std::string& secret, const std::string& nonce, NodeId from, NodeId to,
                        uint64_t cluster_id) {
@@ -36,24 +20,13 @@ std::string HelloProof(const std::string& secret, const std::string& nonce, Node
   AppendBigEndian(&message, from);
   AppendBigEndian(&message, to);
   AppendBigEndian(&message, cluster_id);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  // An empty secret is a valid (if weak) HMAC key; OpenSSL wants a non-null pointer.
-  static const char kEmpty = 0;
-  const void* key = secret.empty() ? static_cast<const void*>(&kEmpty) : secret.data();
-  if (HMAC(EVP_sha256(), key, static_cast<int>(secret.size()),
-           reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest,
-           &length) == nullptr) {
-    return {};
-  }
-  return std::string(reinterpret_cast<const char*>(digest), length);
+  return crypto::HmacSha256(secret, message);
 }
 
 bool ProofMatches(const std::string& secret, const std::string& nonce, NodeId from, NodeId to,
                   uint64_t cluster_id, const std::string& proof) {
   const std::string expected = HelloProof(secret, nonce, from, to, cluster_id);
-  return !expected.empty() && proof.size() == expected.size() &&
-         CRYPTO_memcmp(proof.data(), expected.data(), expected.size()) == 0;
+  return !expected.empty() && crypto::ConstantTimeEquals(proof, expected);
 }
 
 }  // namespace coord::raft::transport

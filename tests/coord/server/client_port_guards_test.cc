@@ -1,11 +1,12 @@
 // The client port's guards against running out of descriptors (issue 9, defect
 // 14): the descriptor budget that sizes the connection cap, the accept back-off
-// and the rate-limited log line.
+// the rate-limited log line, and the per-source connection counter.
 #include <gtest/gtest.h>
 
 #include "server/accept_backoff.h"
 #include "server/descriptor_budget.h"
 #include "server/log_limiter.h"
+#include "server/source_counter.h"
 
 namespace coord::server {
 namespace {
@@ -65,6 +66,25 @@ TEST(LogLimiter, OneLinePerIntervalCountingTheRest) {
   EXPECT_EQ(suppressed, 3u);
   ASSERT_TRUE(limiter.Allow(t0 + 30s, &suppressed));
   EXPECT_EQ(suppressed, 0u);
+}
+
+TEST(SourceCounter, CapsEachAddressAndForgetsAddressesWithoutConnections) {
+  SourceCounter counter;
+  EXPECT_TRUE(counter.TryAdd("10.0.0.1", 2));
+  EXPECT_TRUE(counter.TryAdd("10.0.0.1", 2));
+  EXPECT_FALSE(counter.TryAdd("10.0.0.1", 2)) << "at its cap";
+  EXPECT_TRUE(counter.TryAdd("10.0.0.2", 2)) << "another address has its own count";
+  EXPECT_EQ(counter.sources(), 2u);
+  counter.Remove("10.0.0.1");
+  EXPECT_TRUE(counter.TryAdd("10.0.0.1", 2)) << "a closed connection frees its place";
+  counter.Remove("10.0.0.1");
+  counter.Remove("10.0.0.1");
+  counter.Remove("10.0.0.2");
+  EXPECT_EQ(counter.sources(), 0u) << "no entry is kept for an address with no connection";
+  EXPECT_FALSE(counter.TryAdd("10.0.0.3", 0));
+  EXPECT_EQ(counter.sources(), 0u) << "a refusal at cap 0 leaves no entry behind";
+  counter.Remove("10.0.0.9");  // unknown: ignored
+  EXPECT_EQ(counter.sources(), 0u);
 }
 
 }  // namespace

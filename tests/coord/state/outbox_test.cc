@@ -264,5 +264,27 @@ TEST(OutboxTest, TrimDeletesOnlyWhatEveryConsumerHasPassed) {
   EXPECT_EQ(d.sm.revision(), rev + 1) << "only the garbled put wrote";
 }
 
+TEST(OutboxTest, OneTrimDeletesAtMostTenThousandRecords) {
+  Driver d;
+  constexpr int kRecords = 10'050;
+  for (int done = 0; done < kRecords;) {
+    Command c;
+    for (int i = 0; i < 100 && done < kRecords; ++i, ++done) {
+      *c.mutable_txn()->add_success() = AppendOp(kTopic, "e");
+    }
+    ASSERT_TRUE(d.Apply(c).response.txn().succeeded());
+  }
+  d.Apply(CommitOffsetCmd(kTopic, "all", 0, kRecords + 1));
+  // No limit, and a limit above the cap, both stop at 10,000.
+  ApplyResult first = d.Apply(TrimCmd(kTopic, 0, 20'000));
+  ASSERT_EQ(first.response.error().code(), pb::OK) << first.response.error().message();
+  EXPECT_EQ(first.response.topic_trim().deleted(), 10'000);
+  EXPECT_TRUE(first.response.topic_trim().more());
+  ApplyResult rest = d.Apply(TrimCmd(kTopic, 0));
+  EXPECT_EQ(rest.response.topic_trim().deleted(), 50);
+  EXPECT_FALSE(rest.response.topic_trim().more());
+  EXPECT_TRUE(RetainedOffsets(d, kTopic).empty());
+}
+
 }  // namespace
 }  // namespace coord::server::testing

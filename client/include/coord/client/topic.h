@@ -83,6 +83,9 @@ class Topic {
   const std::string& name() const { return name_; }
   // "/_coord/offsets/" + topic + "/" + group.
   static std::string CursorKey(const std::string& topic, const std::string& group);
+  // The offset a cursor key's value holds (a non-negative decimal). kConflict
+  // naming `key` when it holds anything else.
+  static Result<int64_t> ParseCursor(const std::string& key, const std::string& value);
 
   // Compare helpers for Publish.
   static coord::v1::Compare Absent(const std::string& key);  // key does not exist
