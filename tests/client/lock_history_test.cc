@@ -12,18 +12,13 @@
 #include "checker/lock_history.h"
 #include "coord/client/lock.h"
 #include "coord/client/session.h"
+#include "checker/history_clock.h"
 #include "env.h"
 
 namespace coord::test {
 namespace {
 
 using robustness::LockHold;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 TEST(LockHistory, TokensRiseAndHoldersNeverOverlapThroughKills) {
   const std::string name = Fresh("/robust/lock");
@@ -49,18 +44,18 @@ TEST(LockHistory, TokensRiseAndHoldersNeverOverlapThroughKills) {
       }
       LockHold hold;
       hold.client = client_index;
-      hold.acquire_called = NowNs();
+      hold.acquire_called = robustness::HistoryNowNs();
       auto token = lock->Acquire(std::chrono::milliseconds(1500));
       if (!token.ok()) continue;  // not granted (or not known to be): never used
-      hold.acquired = NowNs();
+      hold.acquired = robustness::HistoryNowNs();
       hold.token = *token;
       // The critical section: a read through the ensemble.
       (void)client->Get(name + "/data", std::chrono::milliseconds(500));
       if (session->lost()) {
-        hold.released = NowNs();  // noticed the loss: stops using the lock
+        hold.released = robustness::HistoryNowNs();  // noticed the loss: stops using the lock
         lost_sessions.fetch_add(1);
       } else {
-        hold.released = NowNs();
+        hold.released = robustness::HistoryNowNs();
         hold.release_acknowledged = lock->Release().ok();
       }
       std::lock_guard guard(mu);
@@ -83,7 +78,7 @@ TEST(LockHistory, TokensRiseAndHoldersNeverOverlapThroughKills) {
   EnsureRunning(*leader);
 
   // Every member down at once, then back on the same data.
-  const int64_t killed_at = NowNs();
+  const int64_t killed_at = robustness::HistoryNowNs();
   for (int i = 0; i < g_client_ensemble->size(); ++i) {
     if (g_client_ensemble->Running(i)) g_client_ensemble->Kill(i);
   }
@@ -91,7 +86,7 @@ TEST(LockHistory, TokensRiseAndHoldersNeverOverlapThroughKills) {
     ASSERT_TRUE(g_client_ensemble->Start(i).ok()) << g_client_ensemble->member(i).name;
   }
   ASSERT_TRUE(g_client_ensemble->WaitStableLeader(20s).ok());
-  const int64_t restarted_at = NowNs();
+  const int64_t restarted_at = robustness::HistoryNowNs();
   mark = size();
   EXPECT_TRUE(WaitFor([&] { return size() >= mark + 60; }, 30s)) << "grants after restart";
   stop = true;

@@ -10,18 +10,13 @@
 #include <thread>
 
 #include "checker/linearizability.h"
+#include "checker/history_clock.h"
 #include "env.h"
 
 namespace coord::test {
 namespace {
 
 using robustness::RegisterOp;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 TEST(RegisterHistory, LinearizableThroughALeaderKill) {
   const std::string prefix = Fresh("/reg") + "/";
@@ -43,7 +38,7 @@ TEST(RegisterHistory, LinearizableThroughALeaderKill) {
       op.key = prefix + std::to_string(k);
       const int dice = static_cast<int>(rng() % 10);
       Status status;
-      op.call = NowNs();
+      op.call = robustness::HistoryNowNs();
       if (dice < 4) {
         op.kind = RegisterOp::kRead;
         auto got = client->Get(op.key, std::chrono::milliseconds(1500));
@@ -80,7 +75,7 @@ TEST(RegisterHistory, LinearizableThroughALeaderKill) {
           if (op.cas_succeeded) cas_won.fetch_add(1);
         }
       }
-      op.ret = NowNs();
+      op.ret = robustness::HistoryNowNs();
       if (status.code() == StatusCode::kTimeout) {
         op.indeterminate = true;
         timeouts.fetch_add(1);
