@@ -16,7 +16,18 @@ bool LooksLikeFlag(std::string_view token) {
 }
 
 // Global flags, recognized before and after the command words.
-enum class Global { kNone, kEndpoints, kOutput, kTimeout, kCacert, kCert, kKey, kHelp };
+enum class Global {
+  kNone,
+  kEndpoints,
+  kOutput,
+  kTimeout,
+  kCacert,
+  kCert,
+  kKey,
+  kUser,
+  kPasswordFile,
+  kHelp
+};
 
 Global GlobalFlag(std::string_view name) {
   if (name == "endpoints") return Global::kEndpoints;
@@ -25,6 +36,8 @@ Global GlobalFlag(std::string_view name) {
   if (name == "cacert") return Global::kCacert;
   if (name == "cert") return Global::kCert;
   if (name == "key") return Global::kKey;
+  if (name == "user") return Global::kUser;
+  if (name == "password-file") return Global::kPasswordFile;
   if (name == "help" || name == "h") return Global::kHelp;
   return Global::kNone;
 }
@@ -62,6 +75,14 @@ Status ApplyGlobal(Global g, const std::string& value, GlobalOptions* out) {
     case Global::kKey:
       if (value.empty()) return Usage("TLS file flags need a file name");
       (g == Global::kCacert ? out->cacert : g == Global::kCert ? out->cert : out->key) = value;
+      return Status::Ok();
+    case Global::kUser:
+      if (value.empty()) return Usage("--user needs a user name");
+      out->user = value;
+      return Status::Ok();
+    case Global::kPasswordFile:
+      if (value.empty()) return Usage("--password-file needs a file name");
+      out->password_file = value;
       return Status::Ok();
     case Global::kHelp:
       out->help = true;

@@ -51,6 +51,10 @@ struct GlobalOptions {
   std::string cacert;
   std::string cert;
   std::string key;
+  // Authentication (docs/security.md): log in as `user` with the password in the
+  // first line of `password_file`.
+  std::string user;
+  std::string password_file;
   bool help = false;
 };
 

@@ -6,6 +6,8 @@ const std::vector<CommandSpec>& CommandTable() {
   // Flags shared by several commands.
   static const FlagSpec kTtl{"ttl", true, "S", "session TTL (e.g. 10, 10s, 500ms; default 10s)"};
   static const FlagSpec kCount{"count", true, "N", "exit after N events (for scripts)"};
+  static const FlagSpec kNewPassword{"new-password-file", true, "F",
+                                     "read the new password from the first line of F"};
   static const std::vector<CommandSpec> table = {
       {{"put"},
        "KEY VALUE",
@@ -106,6 +108,45 @@ const std::vector<CommandSpec>& CommandTable() {
        1},
       {{"member", "remove"}, "NAME", "remove a member", {}, 1, 1},
       {{"status"}, "", "show the leader and every member's Raft state", {}, 0, 0},
+      {{"user", "add"},
+       "NAME",
+       "add a user (the password: --new-password-file, or the first line of stdin)",
+       {kNewPassword},
+       1,
+       1},
+      {{"user", "delete"}, "NAME", "delete a user (ends its logins)", {}, 1, 1},
+      {{"user", "passwd"},
+       "NAME",
+       "change a user's password (ends its logins)",
+       {kNewPassword},
+       1,
+       1},
+      {{"user", "grant-role"}, "NAME ROLE", "give user NAME the role ROLE", {}, 2, 2},
+      {{"user", "revoke-role"}, "NAME ROLE", "take role ROLE from user NAME", {}, 2, 2},
+      {{"user", "list"}, "", "list the users and their roles", {}, 0, 0},
+      {{"role", "add"}, "NAME", "add a role (with no rights yet)", {}, 1, 1},
+      {{"role", "delete"}, "NAME", "delete a role (and take it from every user)", {}, 1, 1},
+      {{"role", "grant"},
+       "NAME keys|locks|elections|tpc read|write|readwrite PREFIX",
+       "let role NAME read and/or write the names under PREFIX (\"\" = all)",
+       {},
+       4,
+       4},
+      {{"role", "revoke"},
+       "NAME keys|locks|elections|tpc read|write|readwrite PREFIX",
+       "take a permission from role NAME",
+       {},
+       4,
+       4},
+      {{"role", "list"}, "", "list the roles and their permissions", {}, 0, 0},
+      {{"auth", "enable"},
+       "",
+       "turn access control on (needs user root with role root)",
+       {},
+       0,
+       0},
+      {{"auth", "disable"}, "", "turn access control off (ends every login)", {}, 0, 0},
+      {{"auth", "status"}, "", "whether auth is on, and who you are", {}, 0, 0},
       {{"snapshot", "save"},
        "FILE",
        "save every key (at one revision) to FILE as JSON lines",
@@ -142,6 +183,8 @@ std::string UsageText() {
       "  --timeout D           deadline of each request (default 5s; e.g. 500ms, 2s)\n"
       "  --cacert FILE         TLS: the CA of the members' certificates (wss://)\n"
       "  --cert FILE, --key FILE  TLS: this client's certificate and key (mutual TLS)\n"
+      "  --user NAME           log in as NAME (ensembles with auth enabled)\n"
+      "  --password-file FILE  the password of --user (first line of FILE)\n"
       "  -h, --help            this help\n"
       "\n"
       "commands:\n";

@@ -12,6 +12,8 @@ Outcome RunCommand(const Invocation& inv, Context& ctx) {
   if (name == "lock") return RunLock(inv, ctx);
   if (name == "elect") return inv.Has("observe") ? RunObserve(inv, ctx) : RunElect(inv, ctx);
   if (name == "snapshot save") return RunSnapshotSave(inv, ctx);
+  const std::string_view group = inv.command->words[0];
+  if (group == "user" || group == "role" || group == "auth") return RunAuth(inv, ctx);
   return RunOneShot(inv, ctx);
 }
 

@@ -28,6 +28,8 @@ Outcome RunObserve(const Invocation& inv, Context& ctx);
 Outcome RunLock(const Invocation& inv, Context& ctx);
 // elect NAME VALUE (cmd_elect.cc).
 Outcome RunElect(const Invocation& inv, Context& ctx);
+// user *, role *, auth * (cmd_auth.cc).
+Outcome RunAuth(const Invocation& inv, Context& ctx);
 // snapshot save FILE (cmd_snapshot.cc).
 Outcome RunSnapshotSave(const Invocation& inv, Context& ctx);
 

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <ostream>
+#include <string>
 
 #include "args.h"
 #include "coord.pb.h"
@@ -16,6 +17,10 @@
 #include "output.h"
 
 namespace coord::ctl {
+
+// The first line of `path` (without its line end): a password. Errors:
+// kInvalidArgument (unreadable or empty).
+Result<std::string> ReadSecretFile(const std::string& path);
 
 class Context {
  public:

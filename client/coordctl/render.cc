@@ -2,6 +2,8 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <algorithm>
+
 #include "output.h"
 #include "wire_rules.h"
 
@@ -38,6 +40,16 @@ std::string TxnLine(const coord::v1::TpcTxnInfo& t) {
   if (!t.payload().empty()) line += " payload " + JsonQuote(t.payload());
   if (!t.reason().empty()) line += " reason " + JsonQuote(t.reason());
   return line;
+}
+
+// "keys:read:/a/" ("" prefix shown as "*").
+std::string PermissionText(const coord::v1::Permission& p) {
+  static constexpr const char* kSpaces[] = {"keys", "locks", "elections", "tpc"};
+  static constexpr const char* kAccess[] = {"read", "write", "readwrite"};
+  const int space = std::clamp(static_cast<int>(p.space()), 0, 3);
+  const int access = std::clamp(static_cast<int>(p.access()), 0, 2);
+  return std::string(kSpaces[space]) + ":" + kAccess[access] + ":" +
+         (p.prefix().empty() ? std::string("*") : JsonQuote(p.prefix()));
 }
 
 void AppendLine(std::string* out, const std::string& line) {
@@ -121,6 +133,35 @@ std::string Text(const Request& request, const Response& r) {
     case Response::kTpcList: {
       std::string out;
       for (const auto& t : r.tpc_list().txns()) AppendLine(&out, TxnLine(t));
+      return out;
+    }
+    case Response::kUserList: {
+      std::string out;
+      for (const auto& u : r.user_list().users()) {
+        std::string line = u.name() + " roles ";
+        for (int i = 0; i < u.roles_size(); ++i) line += (i > 0 ? "," : "") + u.roles(i);
+        if (u.roles_size() == 0) line += "-";
+        AppendLine(&out, line);
+      }
+      return out;
+    }
+    case Response::kRoleList: {
+      std::string out;
+      for (const auto& role : r.role_list().roles()) {
+        std::string line = role.name();
+        for (const auto& p : role.permissions()) line += " " + PermissionText(p);
+        if (role.permissions_size() == 0) line += " (no permissions)";
+        AppendLine(&out, line);
+      }
+      return out;
+    }
+    case Response::kAuthSet:
+      return r.auth_set().enabled() ? "auth enabled" : "auth disabled";
+    case Response::kAuthStatus: {
+      const auto& a = r.auth_status();
+      std::string out = a.enabled() ? "auth enabled" : "auth disabled";
+      out += " user " + (a.user().empty() ? std::string("-") : a.user());
+      for (int i = 0; i < a.roles_size(); ++i) out += (i > 0 ? "," : " roles ") + a.roles(i);
       return out;
     }
     default:

@@ -56,4 +56,13 @@ Result<Request> BuildMemberAdd(const Invocation& inv);
 Result<Request> BuildMemberPromote(const Invocation& inv);
 Result<Request> BuildMemberRemove(const Invocation& inv);
 
+// user add|passwd NAME (with `password`: the caller reads it, see cmd_auth.cc),
+// user delete NAME, user grant-role|revoke-role NAME ROLE, user list
+Result<Request> BuildUserChange(const Invocation& inv, const std::string& password);
+// role add|delete NAME, role grant|revoke NAME SPACE ACCESS PREFIX, role list
+Result<Request> BuildRoleChange(const Invocation& inv);
+// The Permission of "keys|locks|elections|tpc", "read|write|readwrite", PREFIX.
+Result<coord::v1::Permission> ParsePermission(const std::string& space, const std::string& access,
+                                              const std::string& prefix);
+
 }  // namespace coord::ctl

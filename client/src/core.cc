@@ -38,7 +38,8 @@ Core::Core(ClientOptions options, std::vector<std::string> endpoints, Executor* 
       tls_(std::move(tls)),
       backoff_(options_.backoff_initial, options_.backoff_max,
                options_.random_seed != 0 ? options_.random_seed : std::random_device{}()),
-      reconnect_timer_(io_) {
+      reconnect_timer_(io_),
+      token_(options_.token) {
   uint64_t base = options_.client_id_base;
   if (base == 0) {
     std::random_device rd;
@@ -323,6 +324,15 @@ void Core::OnResponse(Response response) {
       return;
     }
     RetryLater(key, kUnavailableRetry);
+    return;
+  }
+  if (code == coord::v1::UNAUTHENTICATED && options_.auth_enabled() && !c->auth_retried &&
+      c->opts.bound_epoch == 0 && conn_ && !c->request.has_authenticate()) {
+    // The login ended (token expiry, a password change): certainly not applied,
+    // so log in again on a new connection and send it once more.
+    c->auth_retried = true;
+    token_.clear();
+    Disconnect(conn_, "login ended: " + response.error().message());
     return;
   }
   if (response.error().code() != coord::v1::OK) {

@@ -130,6 +130,10 @@ class Core : public std::enable_shared_from_this<Core> {
   // The WebSocket upgrade, after TCP connect (and the TLS handshake when on).
   void Handshake(const std::shared_ptr<Connection>& conn);
   void OnConnected(const std::shared_ptr<Connection>& conn);
+  // With credentials: sends authenticate on a fresh connection and calls
+  // OnConnected when it is accepted (OnLoginReply).
+  void Login(const std::shared_ptr<Connection>& conn);
+  void OnLoginReply(const std::shared_ptr<Connection>& conn, const coord::v1::Response& response);
   void ConnectFailed(std::shared_ptr<Connection> conn, const std::string& why);
   void Disconnect(std::shared_ptr<Connection> conn, const std::string& why);
   void ScheduleConnect(std::chrono::milliseconds delay);
@@ -176,6 +180,9 @@ class Core : public std::enable_shared_from_this<Core> {
   uint64_t incarnation_ = 0;
   std::map<uint64_t, Listener> listeners_;
   uint64_t next_listener_ = 1;
+  // The token of the last login (ClientOptions::token at first): presented by
+  // the next connection; cleared when refused, so the password is used.
+  std::string token_;
   bool test_drop_next_write_reply_ = false;
   bool test_break_after_next_write_ = false;
   // TEST_LoseNextWrite: the next write with this body loses its request (never
@@ -208,6 +215,7 @@ struct Core::Call {
   uint64_t wire_id = 0;
   uint64_t sent_epoch = 0;
   bool retry_pending = false;
+  bool auth_retried = false;  // resent once after an UNAUTHENTICATED reply
   int unavailable_count = 0;
   boost::asio::steady_timer timer;
   boost::asio::steady_timer retry_timer;
@@ -248,6 +256,8 @@ struct Core::Connection {
   bool open = false;
   bool closed = false;
   uint64_t epoch = 0;
+  bool logging_in = false;        // authenticate sent, reply not yet in
+  bool presented_token = false;  // that authenticate carried a token
   std::deque<std::string> held;  // frames read while stalled (TEST_StallIo)
 };
 

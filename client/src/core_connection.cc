@@ -5,6 +5,7 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 
 #include "core.h"
+#include "coord/client/error.h"
 
 namespace coord::client_internal {
 
@@ -12,6 +13,8 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
+using coord::v1::Request;
+using coord::v1::Response;
 using coord::v1::ServerMessage;
 
 namespace {
@@ -67,6 +70,7 @@ void Core::Handshake(const std::shared_ptr<Connection>& conn) {
     ws.async_handshake(conn->host + ":" + conn->port, "/v1/ws",
                        [this, conn](beast::error_code ec) {
                          if (ec) return ConnectFailed(conn, "handshake: " + ec.message());
+                         if (options_.auth_enabled()) return Login(conn);
                          OnConnected(conn);
                        });
   });
@@ -103,6 +107,62 @@ void Core::OnConnected(const std::shared_ptr<Connection>& conn) {
     }
   }
   if (conn == conn_) SendUnsent();
+}
+
+namespace {
+// The wire id of a connection's login; calls use ids from 1 up.
+constexpr uint64_t kLoginWireId = ~uint64_t{0};
+// A password check costs the member tens of ms, more when many log in at once.
+constexpr auto kMinLoginTimeout = std::chrono::seconds(5);
+}  // namespace
+
+void Core::Login(const std::shared_ptr<Connection>& conn) {
+  if (conn != conn_ || stopped_) return;
+  Request login;
+  login.set_id(kLoginWireId);
+  auto* a = login.mutable_authenticate();
+  conn->presented_token = !token_.empty();
+  if (conn->presented_token) {
+    a->set_token(token_);
+  } else {
+    a->set_name(options_.user);
+    a->set_password(options_.password);
+  }
+  conn->logging_in = true;
+  conn->lowest_layer().expires_after(
+      std::max<std::chrono::steady_clock::duration>(options_.connect_timeout, kMinLoginTimeout));
+  Enqueue(conn, login.SerializeAsString(), false);
+  DoRead(conn);
+}
+
+void Core::OnLoginReply(const std::shared_ptr<Connection>& conn, const Response& response) {
+  conn->logging_in = false;
+  const auto code = response.error().code();
+  if (code == coord::v1::OK) {
+    token_ = response.authenticate().token();
+    return OnConnected(conn);
+  }
+  if (code == coord::v1::INVALID_ARGUMENT && response.error().message().find("not enabled") !=
+                                                 std::string::npos) {
+    return OnConnected(conn);  // auth is off: nothing to prove
+  }
+  if (code == coord::v1::UNAUTHENTICATED && conn->presented_token && !options_.password.empty()) {
+    token_.clear();  // expired or revoked: log in with the password instead
+    return Login(conn);
+  }
+  if (code == coord::v1::UNAUTHENTICATED || code == coord::v1::INVALID_ARGUMENT) {
+    // Refused for good: the calls waiting for a connection learn why.
+    const Status why = StatusFromError(response.error());
+    std::vector<uint64_t> keys;
+    for (const auto& [key, call] : calls_) {
+      if (!call->sent) keys.push_back(key);
+    }
+    for (uint64_t key : keys) {
+      Finish(key, Status(why.code(), "login as \"" + options_.user + "\" refused: " +
+                                         why.message()));
+    }
+  }
+  ConnectFailed(conn, "login: " + response.error().message());
 }
 
 void Core::ConnectFailed(std::shared_ptr<Connection> conn, const std::string& why) {
@@ -198,6 +258,12 @@ void Core::OnFrame(const std::shared_ptr<Connection>& conn, std::string data) {
   ServerMessage message;
   if (!message.ParseFromString(data)) {
     return Disconnect(conn, "undecodable frame from the server");
+  }
+  if (conn->logging_in) {
+    if (message.has_response() && message.response().id() == kLoginWireId) {
+      OnLoginReply(conn, message.response());
+    }
+    return;  // nothing else can come before the login's reply
   }
   if (message.has_response()) {
     const uint64_t wire = message.response().id();

@@ -22,6 +22,9 @@ bool IsWriteRequest(Request::BodyCase body) {
     case Request::kTpcAck:
     case Request::kTopicCommitOffset:
     case Request::kTopicTrim:
+    case Request::kAuthSet:
+    case Request::kUserChange:
+    case Request::kRoleChange:
       return true;
     default:
       return false;

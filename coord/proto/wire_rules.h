@@ -12,7 +12,8 @@ namespace coord::v1 {
 // Writes go through the Raft log (a follower forwards them to the leader) and
 // carry the exactly-once (client_id, sequence) pair: put, delete, txn, compact,
 // session create/keepalive/close, lock acquire/release/revoke, election
-// campaign/resign/proclaim, tpc begin/vote/ack, topic_commit_offset and topic_trim.
+// campaign/resign/proclaim, tpc begin/vote/ack, topic_commit_offset, topic_trim,
+// auth_set, user_change and role_change.
 // Membership changes are not writes in this sense (they are Raft conf changes).
 bool IsWriteRequest(Request::BodyCase body);
 

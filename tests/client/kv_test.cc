@@ -203,12 +203,11 @@ TEST(ClientKv, FrozenMemberIsDetectedAndAvoided) {
   ASSERT_TRUE(c->WaitConnected(5s).ok());
   const int frozen = c->connected_endpoint();
   ASSERT_GE(frozen, 0);
-  const pid_t pid = g_client_ensemble->member(frozen).pid;
-  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  g_client_ensemble->Pause(frozen);
   const auto start = std::chrono::steady_clock::now();
   auto r = c->Put(Fresh("/kv/frozen"), "v", 0, 15s);
   const auto took = std::chrono::steady_clock::now() - start;
-  ::kill(pid, SIGCONT);
+  g_client_ensemble->Resume(frozen);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_NE(c->connected_endpoint(), frozen);
   EXPECT_LT(took, 12s);

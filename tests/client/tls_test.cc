@@ -200,6 +200,61 @@ TEST_F(ClientTls, AMemberWithUnusableTlsFilesDoesNotStart) {
 }
 
 // Last in the suite: it replaces the members' certificate files.
+// With auth on, a verified client certificate's name stands for a user: the
+// test PKI's client certificate names "alice". Auth is turned off again after.
+TEST_F(ClientTls, ACertificateNameStandsForAUserWhenAuthIsOn) {
+  auto call = [](Client& c, coord::v1::Request r) { return c.Call(r, 5s); };
+  auto user = [](coord::v1::UserChangeRequest::Op op, const std::string& name,
+                 const std::string& password, const std::string& role) {
+    coord::v1::Request r;
+    r.mutable_user_change()->set_op(op);
+    r.mutable_user_change()->set_name(name);
+    r.mutable_user_change()->set_password(password);
+    r.mutable_user_change()->set_role(role);
+    return r;
+  };
+  using Op = coord::v1::UserChangeRequest;
+  auto by_cert = Make(Endpoints(), Good());
+  ASSERT_NE(by_cert, nullptr);
+  ASSERT_TRUE(by_cert->Put("/tls/auth/x", "before").ok());
+  ASSERT_TRUE(call(*by_cert, user(Op::ADD, "root", "root-pw", "")).ok());
+  ASSERT_TRUE(call(*by_cert, user(Op::GRANT_ROLE, "root", "", "root")).ok());
+  coord::v1::Request role;
+  role.mutable_role_change()->set_name("tls-reader");
+  ASSERT_TRUE(call(*by_cert, role).ok());
+  role.mutable_role_change()->set_op(coord::v1::RoleChangeRequest::GRANT);
+  role.mutable_role_change()->mutable_permission()->set_prefix("/tls/auth/");
+  ASSERT_TRUE(call(*by_cert, role).ok());
+  ASSERT_TRUE(call(*by_cert, user(Op::ADD, "alice", "unused-pw", "")).ok());
+  ASSERT_TRUE(call(*by_cert, user(Op::GRANT_ROLE, "alice", "", "tls-reader")).ok());
+  coord::v1::Request enable;
+  enable.mutable_auth_set()->set_enabled(true);
+  ASSERT_TRUE(call(*by_cert, enable).ok());
+
+  // The same connection is alice now: she reads /tls/auth/ and writes nothing.
+  auto got = by_cert->Get("/tls/auth/x");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ((*got)->value(), "before");
+  auto put = by_cert->Put("/tls/auth/x", "alice");
+  EXPECT_EQ(put.status().code(), StatusCode::kPermissionDenied) << put.status().ToString();
+  coord::v1::Request status;
+  status.mutable_auth_status();
+  auto who = call(*by_cert, status);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->auth_status().user(), "alice");
+
+  // A password login on a certificate connection is that user instead.
+  ClientOptions root_options = Good();
+  root_options.user = "root";
+  root_options.password = "root-pw";
+  auto root = Make(Endpoints(), root_options);
+  ASSERT_TRUE(root->Put("/tls/auth/x", "root").ok());
+  coord::v1::Request disable;
+  disable.mutable_auth_set()->set_enabled(false);
+  ASSERT_TRUE(call(*root, disable).ok());
+  EXPECT_TRUE(by_cert->Put("/tls/auth/x", "open again").ok());
+}
+
 TEST_F(ClientTls, SighupReloadsTheCertificateWhileClientsStayConnected) {
   auto old_client = Make(Endpoints(), Good());
   ASSERT_TRUE(old_client->Put("/tls/reload", "before").ok());

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -184,8 +185,26 @@ void Ensemble::Kill(int i) {
   m.pid = -1;
 }
 
+namespace {
+// The state letter of /proc/<pid>/stat ('T' once stopped), or 0.
+char ProcessState(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');  // the command name may hold spaces
+  return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : 0;
+}
+}  // namespace
+
 void Ensemble::Pause(int i) {
-  if (members_[i].pid > 0) kill(members_[i].pid, SIGSTOP);
+  const pid_t pid = members_[i].pid;
+  if (pid <= 0) return;
+  kill(pid, SIGSTOP);
+  // The signal is delivered asynchronously: a thread on another core may serve a
+  // request or two before it stops. Return once every thread has stopped.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ProcessState(pid) != 'T' && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void Ensemble::Resume(int i) {

@@ -59,7 +59,8 @@ class Ensemble {
   // SIGTERM and wait for exit; returns the exit status (or -1).
   int Stop(int i);
   void Kill(int i);  // SIGKILL and reap
-  // SIGSTOP / SIGCONT: the member freezes (its sockets stay open, nothing is read).
+  // SIGSTOP / SIGCONT: the member freezes (its sockets stay open, nothing is
+  // read). Pause returns once the process is stopped (/proc state T).
   void Pause(int i);
   void Resume(int i);
   // The file member i's stdout and stderr go to.

@@ -88,7 +88,8 @@ WsClient::~WsClient() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-Result<std::unique_ptr<WsClient>> WsClient::Connect(const std::string& address, Duration timeout) {
+Result<std::unique_ptr<WsClient>> WsClient::Connect(const std::string& address, Duration timeout,
+                                                    const std::string& subprotocols) {
   auto client = std::unique_ptr<WsClient>(new WsClient());
   Impl& impl = *client->impl_;
   const size_t colon = address.rfind(':');
@@ -98,7 +99,16 @@ Result<std::unique_ptr<WsClient>> WsClient::Connect(const std::string& address, 
                            static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
     beast::get_lowest_layer(impl.ws).expires_after(timeout);
     beast::get_lowest_layer(impl.ws).connect(ep);
-    impl.ws.handshake(address, "/v1/ws");
+    if (!subprotocols.empty()) {
+      impl.ws.set_option(beast::websocket::stream_base::decorator(
+          [subprotocols](beast::websocket::request_type& req) {
+            req.set(beast::http::field::sec_websocket_protocol, subprotocols);
+          }));
+    }
+    beast::websocket::response_type response;
+    impl.ws.handshake(response, address, "/v1/ws");
+    client->accepted_subprotocol_ =
+        std::string(response[beast::http::field::sec_websocket_protocol]);
     beast::get_lowest_layer(impl.ws).expires_never();
   } catch (const std::exception& e) {
     return Status::Unavailable("connect to " + address + ": " + e.what());

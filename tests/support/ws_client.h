@@ -27,9 +27,14 @@ class WsClient {
  public:
   using Duration = std::chrono::milliseconds;
 
-  // Connects to ws://address/v1/ws ("host:port"). Errors: kUnavailable.
+  // Connects to ws://address/v1/ws ("host:port"), offering `subprotocols` in
+  // Sec-WebSocket-Protocol when not empty (as a browser would). Errors:
+  // kUnavailable.
   static Result<std::unique_ptr<WsClient>> Connect(const std::string& address,
-                                                   Duration timeout = Duration(3000));
+                                                   Duration timeout = Duration(3000),
+                                                   const std::string& subprotocols = "");
+  // The Sec-WebSocket-Protocol the server chose (empty: none).
+  const std::string& accepted_subprotocol() const { return accepted_subprotocol_; }
   ~WsClient();
   WsClient(const WsClient&) = delete;
   WsClient& operator=(const WsClient&) = delete;
@@ -56,6 +61,7 @@ class WsClient {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   uint64_t next_id_ = 1;
+  std::string accepted_subprotocol_;
 };
 
 }  // namespace coord::test

@@ -52,6 +52,11 @@ class ClientWebSocket {
   }
   boost::beast::tcp_stream::executor_type get_executor() { return lowest_layer().get_executor(); }
   bool tls() const { return std::holds_alternative<Tls>(ws_); }
+  // The TLS stream under the WebSocket; nullptr on a plain connection.
+  TlsStream* tls_stream() {
+    auto* ws = std::get_if<Tls>(&ws_);
+    return ws == nullptr ? nullptr : &ws->next_layer();
+  }
 
  private:
   std::variant<Plain, Tls> ws_;

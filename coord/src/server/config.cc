@@ -31,6 +31,7 @@ const char kCoorddUsage[] =
     "  --sync-commit-updates B  true: also fsync commit-index-only Raft writes\n"
     "                           (default false; entries and votes are always synced)\n"
     "  --default-timeout-ms MS  deadline of requests without timeout_ms (default 5000)\n"
+    "  --auth-token-ttl S       seconds a login token is valid (default 300)\n"
     "  --max-request-bytes N, --max-connections N, --max-connections-per-source N,\n"
     "  --max-inflight-per-connection N,\n"
     "  --max-watches-per-connection N, --max-pending-events-per-watch N,\n"
@@ -63,6 +64,7 @@ const std::set<std::string> kSettings{"config",
                                       "sync-commit-updates",
                                       "initial-cluster-state",
                                       "default-timeout-ms",
+                                      "auth-token-ttl",
                                       "max-request-bytes",
                                       "max-connections",
                                       "max-connections-per-source",
@@ -184,6 +186,10 @@ Status ApplySetting(const std::string& key, const std::string& value, CoorddConf
     int n = 0;
     COORD_RETURN_IF_ERROR(ParseInt(key, value, 1, 3'600'000, &n));
     o.default_timeout_ms = static_cast<uint32_t>(n);
+  } else if (key == "auth-token-ttl") {
+    int n = 0;
+    COORD_RETURN_IF_ERROR(ParseInt(key, value, 1, 30 * 86'400, &n));
+    o.auth_token_ttl_s = n;
   } else if (auto limit = LimitFlags().find(key); limit != LimitFlags().end()) {
     int n = 0;
     COORD_RETURN_IF_ERROR(ParseInt(key, value, 1, 1 << 30, &n));

@@ -67,6 +67,21 @@ std::string Metrics::Render(const MetricsSnapshot& g) const {
   counter("coord_client_accept_errors_total",
           "Failed accepts on the client port (e.g. out of descriptors); each backs off.",
           accept_errors_.load());
+  counter("coord_auth_logins_total", "Successful authenticate requests (password or token).",
+          logins_.load());
+  counter("coord_auth_login_failures_total",
+          "Refused authenticate requests: wrong name or password, or a bad or expired token "
+          "(each delays the connection's next login).",
+          login_failures_.load());
+  counter("coord_auth_logins_shed_total",
+          "Password logins refused with UNAVAILABLE because too many were being checked.",
+          logins_shed_.load());
+  counter("coord_auth_unauthenticated_total",
+          "Requests refused with UNAUTHENTICATED (auth enabled, no or an ended login).",
+          unauthenticated_.load());
+  counter("coord_auth_permission_denied_total",
+          "Requests refused with PERMISSION_DENIED by the serving member.",
+          permission_denied_.load());
   counter("coord_bad_frames_total", "Client frames that could not be decoded.", bad_frames_.load());
   counter("coord_forwards_expired_total",
           "Forwarded requests this leader dropped unstarted: they arrived after their origin's "

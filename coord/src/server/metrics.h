@@ -71,6 +71,14 @@ class Metrics {
   void CountTlsHandshakeFailure() { tls_handshake_failures_.fetch_add(1); }
   void CountSourceRefused() { source_refused_.fetch_add(1); }
   void CountAcceptError() { accept_errors_.fetch_add(1); }
+  // Access control: logins that succeeded or failed (wrong password, bad token),
+  // logins refused because too many were being checked, and requests refused
+  // with UNAUTHENTICATED or PERMISSION_DENIED.
+  void CountLogin(bool ok) { (ok ? logins_ : login_failures_).fetch_add(1); }
+  void CountLoginShed() { logins_shed_.fetch_add(1); }
+  void CountAuthRefusal(bool permission) {
+    (permission ? permission_denied_ : unauthenticated_).fetch_add(1);
+  }
 
   std::string Render(const MetricsSnapshot& gauges) const;
 
@@ -107,6 +115,11 @@ class Metrics {
   std::atomic<uint64_t> tls_handshake_failures_{0};
   std::atomic<uint64_t> source_refused_{0};
   std::atomic<uint64_t> accept_errors_{0};
+  std::atomic<uint64_t> logins_{0};
+  std::atomic<uint64_t> login_failures_{0};
+  std::atomic<uint64_t> logins_shed_{0};
+  std::atomic<uint64_t> permission_denied_{0};
+  std::atomic<uint64_t> unauthenticated_{0};
 };
 
 }  // namespace coord::server

@@ -23,8 +23,9 @@ bool TransientReadFailure(const Status& s) {
          code == StatusCode::kAborted;
 }
 
-coord::state::Command CommandFromRequest(const Request& request) {
+coord::state::Command CommandFromRequest(const Request& request, const std::string& user) {
   coord::state::Command c;
+  c.set_user(user);
   c.set_client_id(request.client_id());
   if (request.client_id() != 0) c.set_client_incarnation(request.client_incarnation());
   c.set_sequence(request.sequence());
@@ -83,6 +84,15 @@ coord::state::Command CommandFromRequest(const Request& request) {
     case Request::kTopicTrim:
       *c.mutable_topic_trim() = request.topic_trim();
       break;
+    case Request::kAuthSet:
+      *c.mutable_auth_set() = request.auth_set();
+      break;
+    case Request::kUserChange:
+      *c.mutable_user_change() = request.user_change();
+      break;
+    case Request::kRoleChange:
+      *c.mutable_role_change() = request.role_change();
+      break;
     default:
       break;
   }
@@ -138,21 +148,23 @@ Outcome RequestRouter::ErrorOutcome(uint64_t id, const Status& status, bool retr
   return o;
 }
 
-void RequestRouter::Submit(const Request& request, Clock::time_point deadline, Done done) {
-  SubmitLeaderOnly(request, deadline, false, std::move(done));
+void RequestRouter::Submit(const Request& request, const std::string& user,
+                           Clock::time_point deadline, Done done) {
+  SubmitLeaderOnly(request, user, deadline, false, std::move(done));
 }
 
-void RequestRouter::SubmitLeaderOnly(const Request& request, Clock::time_point deadline,
-                                     bool forwarded, Done done) {
+void RequestRouter::SubmitLeaderOnly(const Request& request, const std::string& user,
+                                     Clock::time_point deadline, bool forwarded, Done done) {
   const raft::NodeStatus st = raft_->GetStatus();
   if (!st.error.ok() || !st.running) {
     done(ErrorOutcome(request.id(),
                       Status::Unavailable("member is not serving: " + st.error.ToString())));
     return;
   }
-  auto again = [this, request, deadline, done] {
-    RetryLater(
-        [this, request, deadline, done] { SubmitLeaderOnly(request, deadline, false, done); });
+  auto again = [this, request, user, deadline, done] {
+    RetryLater([this, request, user, deadline, done] {
+      SubmitLeaderOnly(request, user, deadline, false, done);
+    });
   };
   // Retries a never-appended request until the deadline (origin member only;
   // a forwarded request goes back to the origin, which retries).
@@ -165,14 +177,14 @@ void RequestRouter::SubmitLeaderOnly(const Request& request, Clock::time_point d
   };
   if (st.raft.role == raft::Role::kLeader) {
     if (IsMembershipRequest(request.body_case())) {
-      membership_(request, deadline, retrying);
+      membership_(request, user, deadline, retrying);
     } else {
-      ProposeWrite(request, deadline, retrying);
+      ProposeWrite(request, user, deadline, retrying);
     }
   } else if (forwarded) {
     done(ErrorOutcome(request.id(), Status::NotLeader("not the leader"), true));
   } else if (st.leader != raft::kNoNode && st.leader != options_.member_id) {
-    Forward(st.leader, request, deadline, retrying);
+    Forward(st.leader, request, user, deadline, retrying);
   } else if (Clock::now() + kRetryDelay < deadline) {
     again();
   } else {
@@ -181,8 +193,9 @@ void RequestRouter::SubmitLeaderOnly(const Request& request, Clock::time_point d
   }
 }
 
-void RequestRouter::ProposeWrite(const Request& request, Clock::time_point deadline, Done done) {
-  const std::string data = EncodeCommand(CommandFromRequest(request));
+void RequestRouter::ProposeWrite(const Request& request, const std::string& user,
+                                 Clock::time_point deadline, Done done) {
+  const std::string data = EncodeCommand(CommandFromRequest(request, user));
   const auto start = Clock::now();
   const uint64_t id = request.id();
   raft_->Propose(data, deadline, [this, id, start, done](raft::ProposeResult r) {
@@ -207,8 +220,8 @@ void RequestRouter::ProposeWrite(const Request& request, Clock::time_point deadl
   });
 }
 
-void RequestRouter::Forward(raft::NodeId leader, const Request& request, Clock::time_point deadline,
-                            Done done) {
+void RequestRouter::Forward(raft::NodeId leader, const Request& request, const std::string& user,
+                            Clock::time_point deadline, Done done) {
   pb::PeerEnvelope envelope;
   const auto now = Clock::now();
   // A leadership transfer is answered after the leadership moved.
@@ -216,6 +229,7 @@ void RequestRouter::Forward(raft::NodeId leader, const Request& request, Clock::
   envelope.mutable_forward()->set_forward_id(
       forwards_.Add(leader, deadline, std::move(done), transfer));
   *envelope.mutable_forward()->mutable_request() = request;
+  envelope.mutable_forward()->set_user(user);
   const auto left = deadline - now;
   envelope.mutable_forward()->set_timeout_ms(static_cast<uint32_t>(
       std::max<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(left).count(), 1)));
@@ -288,7 +302,7 @@ void RequestRouter::OnForwardRequest(raft::NodeId from, const pb::ForwardRequest
     }
     if (left < timeout) deadline = now + left;  // `left` may be huge: no overflow
   }
-  SubmitLeaderOnly(request, deadline, true, reply);
+  SubmitLeaderOnly(request, forward.user(), deadline, true, reply);
 }
 
 void RequestRouter::OnForwardReply(const pb::ForwardReply& reply) {

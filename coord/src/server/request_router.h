@@ -3,7 +3,9 @@
 // nothing about what a request means; Service decides which requests take which
 // path and what the client is told besides.
 //
-//   Submit(request, deadline, done): a write or a membership request.
+//   Submit(request, user, deadline, done): a write or a membership request, sent
+//     by `user` (the connection's authenticated user; empty: none). The user goes
+//     with a forward and into the Command, where the apply checks it.
 //     * On the leader, a write is proposed (its typed apply result becomes the
 //       reply, no serialize/parse round trip) and a membership request goes to
 //       the LeaderExecutor the router was built with.
@@ -37,6 +39,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "coord.pb.h"
 #include "peer.pb.h"
@@ -59,7 +62,8 @@ class RequestRouter {
   using Clock = std::chrono::steady_clock;
   // Runs a membership request on this member, which leads (service_membership.cc).
   using LeaderExecutor =
-      std::function<void(const coord::v1::Request&, Clock::time_point deadline, Done)>;
+      std::function<void(const coord::v1::Request&, const std::string& user,
+                         Clock::time_point deadline, Done)>;
 
   // How long a retry waits: every "try again shortly" of the server.
   static constexpr auto kRetryDelay = std::chrono::milliseconds(25);
@@ -75,7 +79,8 @@ class RequestRouter {
   void set_raft_host(RaftHost* raft) { raft_ = raft; }
   RaftHost* raft() const { return raft_; }
 
-  void Submit(const coord::v1::Request& request, Clock::time_point deadline, Done done);
+  void Submit(const coord::v1::Request& request, const std::string& user,
+              Clock::time_point deadline, Done done);
   void AfterReadIndex(uint64_t request_id, Clock::time_point deadline, std::function<void()> then,
                       Done failed);
 
@@ -99,11 +104,12 @@ class RequestRouter {
 
  private:
   // `forwarded`: the request came from another member, which retries it itself.
-  void SubmitLeaderOnly(const coord::v1::Request& request, Clock::time_point deadline,
-                        bool forwarded, Done done);
-  void ProposeWrite(const coord::v1::Request& request, Clock::time_point deadline, Done done);
-  void Forward(raft::NodeId leader, const coord::v1::Request& request, Clock::time_point deadline,
-               Done done);
+  void SubmitLeaderOnly(const coord::v1::Request& request, const std::string& user,
+                        Clock::time_point deadline, bool forwarded, Done done);
+  void ProposeWrite(const coord::v1::Request& request, const std::string& user,
+                    Clock::time_point deadline, Done done);
+  void Forward(raft::NodeId leader, const coord::v1::Request& request, const std::string& user,
+               Clock::time_point deadline, Done done);
 
   const RequestRouterOptions options_;
   boost::asio::io_context& io_;

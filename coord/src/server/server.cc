@@ -147,6 +147,7 @@ Status Server::Impl::Open() {
   service_options.max_inflight_per_connection = o.limits.max_inflight_per_connection;
   service_options.max_response_bytes = o.limits.max_response_bytes;
   service_options.max_sessions_per_connection = o.limits.max_sessions_per_connection;
+  service_options.auth_token_ttl = std::chrono::seconds(o.auth_token_ttl_s);
   service_ =
       std::make_unique<Service>(service_options, io_, &adapter_, &hub_, &tracker_, &metrics_);
   service_->set_lock_wait_tracker(&lock_tracker_);

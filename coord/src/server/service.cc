@@ -35,9 +35,9 @@ Service::Service(ServiceOptions options, boost::asio::io_context& io, StateAdapt
       members_(options_.member_id,
                MemberInfo{options_.name, options_.peer_address, options_.client_address}),
       router_(RequestRouterOptions{options_.member_id, options_.max_response_bytes}, io, &members_,
-              metrics, [this](const Request& request, Clock::time_point deadline, Done done) {
-                ProposeMembership(request, deadline, std::move(done));
-              }) {}
+              metrics,
+              [this](const Request& request, const std::string& user, Clock::time_point deadline,
+                     Done done) { ProposeMembership(request, user, deadline, std::move(done)); }) {}
 
 Service::~Service() { Stop(); }
 
@@ -78,11 +78,51 @@ void Service::Handle(const std::shared_ptr<ClientSink>& sink, Request request, b
   metrics_->CountRequest(RequestTypeName(request));
   const auto timeout = request.timeout_ms() > 0 ? std::chrono::milliseconds(request.timeout_ms())
                                                 : options_.default_timeout;
-  Route(sink, request, text, Clock::now() + timeout);
+  const auto deadline = Clock::now() + timeout;
+  auto refuse = [&](const Status& why) {
+    metrics_->CountAuthRefusal(why.code() == StatusCode::kPermissionDenied);
+    metrics_->CountError(RequestTypeName(request), coord::v1::ErrorCode_Name(
+                                                       ApiError(why, "").code()));
+    ServerMessage m;
+    m.mutable_response()->set_id(request.id());
+    *m.mutable_response()->mutable_error() = ApiError(why, "");
+    sink->Push(m, text);
+  };
+  switch (request.body_case()) {
+    case Request::kAuthenticate:
+      Authenticate(sink, request, text, deadline);
+      return;
+    case Request::kAuthStatus: {
+      ServerMessage m;
+      *m.mutable_response() = AuthStatus(*sink, request);
+      sink->Push(m, text);
+      return;
+    }
+    default:
+      break;
+  }
+  // Who sends it, and may they: checked here for a quick answer; reads are
+  // checked again when served, writes when applied.
+  std::string user;
+  const Status allowed = adapter_->Read([&](const StateMachine& sm) {
+    Result<std::string> caller = CallerOf(*sink, sm);
+    if (!caller.ok()) {
+      // An ended login still lets a connection ask what needs none.
+      return sm.Authorize("", request).ok() ? Status::Ok() : caller.status();
+    }
+    user = *caller;
+    return sm.Authorize(user, request);
+  });
+  if (!allowed.ok()) {
+    refuse(allowed);
+    return;
+  }
+  if (PrepareAuthWrite(sink, request, user, text, deadline)) return;
+  Route(sink, request, user, text, deadline);
 }
 
-void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& request, bool text,
-                    Clock::time_point deadline) {
+void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& request,
+                    const std::string& user, bool text, Clock::time_point deadline) {
   const uint64_t id = request.id();
   const std::string type = RequestTypeName(request);
   auto deliver = [this, type, id](Response response) {
@@ -100,9 +140,12 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
   };
 
   const auto body = request.body_case();
+  auto read = [this, &request, &user, deadline, push] {
+    LinearizableRead(request, user, deadline, [push](Outcome o) { push(std::move(o.response)); });
+  };
   if (body == Request::kTxn && StateMachine::IsReadOnlyTxn(request.txn())) {
     // Nothing to replicate: served here after a ReadIndex, like a range.
-    LinearizableRead(request, deadline, [push](Outcome o) { push(std::move(o.response)); });
+    read();
     return;
   }
   if (body == Request::kSessionCreate &&
@@ -116,7 +159,7 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
   }
   if (IsLeaderOnlyRequest(body)) {
     const uint64_t slot = sink->Reserve();
-    router_.Submit(request, deadline, [this, sink, text, slot, deliver, request](Outcome o) {
+    router_.Submit(request, user, deadline, [this, sink, text, slot, deliver, request](Outcome o) {
       const Response& r = o.response;
       if (r.has_session_create() || r.has_session_keepalive()) {
         const int64_t sid = r.has_session_create() ? r.session_create().session_id()
@@ -138,9 +181,9 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
   switch (body) {
     case Request::kRange:
       if (request.range().serializable()) {
-        push(LocalRead(request));
+        push(LocalRead(request, user));
       } else {
-        LinearizableRead(request, deadline, [push](Outcome o) { push(std::move(o.response)); });
+        read();
       }
       return;
     case Request::kElectionLeader:
@@ -163,7 +206,9 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
     case Request::kLockList:
     case Request::kTpcGet:
     case Request::kTopicRead:
-      LinearizableRead(request, deadline, [push](Outcome o) { push(std::move(o.response)); });
+    case Request::kUserList:
+    case Request::kRoleList:
+      read();
       return;
     case Request::kSessionList: {
       Response r = adapter_->Read([&](const StateMachine& sm) {
@@ -187,7 +232,7 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
       router_.FillHeader(&header_holder);
       // The hub queues the reply and the catch-up itself, under the state lock.
       adapter_->Read([&](const StateMachine& sm) {
-        hub_->Create(sink, id, request.watch_create(), text, sm, header_holder.header());
+        hub_->Create(sink, id, request.watch_create(), text, sm, header_holder.header(), user);
         return 0;
       });
       return;
@@ -217,13 +262,11 @@ void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& requ
   }
 }
 
-void Service::LinearizableRead(const Request& request, Clock::time_point deadline, Done done) {
+void Service::LinearizableRead(const Request& request, const std::string& user,
+                               Clock::time_point deadline, Done done) {
   router_.AfterReadIndex(
       request.id(), deadline,
-      [this, request, done] {
-        done(Outcome{LocalRead(request), false});
-      },
-      done);
+      [this, request, user, done] { done(Outcome{LocalRead(request, user), false}); }, done);
 }
 
 void Service::AfterReadIndex(const std::shared_ptr<ClientSink>& sink, const Request& request,
@@ -235,9 +278,27 @@ void Service::AfterReadIndex(const std::shared_ptr<ClientSink>& sink, const Requ
   });
 }
 
-Response Service::LocalRead(const Request& request) const {
+Response Service::LocalRead(const Request& request, const std::string& user) const {
   Response r = adapter_->Read([&](const StateMachine& sm) {
+    if (const Status allowed = sm.Authorize(user, request); !allowed.ok()) {
+      metrics_->CountAuthRefusal(allowed.code() == StatusCode::kPermissionDenied);
+      Response denied;
+      *denied.mutable_error() = ApiError(allowed, "");
+      return denied;
+    }
     switch (request.body_case()) {
+      case Request::kUserList: {
+        Response out;
+        *out.mutable_user_list() = sm.ListUsers(request.user_list().name());
+        out.mutable_header()->set_revision(sm.revision());
+        return out;
+      }
+      case Request::kRoleList: {
+        Response out;
+        *out.mutable_role_list() = sm.ListRoles(request.role_list().name());
+        out.mutable_header()->set_revision(sm.revision());
+        return out;
+      }
       case Request::kLockInspect:
         return sm.LockInspect(request.lock_inspect());
       case Request::kLockList:

@@ -39,6 +39,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -83,6 +85,8 @@ struct ServiceOptions {
   size_t max_inflight_per_connection = 1024;
   size_t max_response_bytes = 4 * 1024 * 1024;
   size_t max_sessions_per_connection = 1000;
+  // How long a token from authenticate is valid (--auth-token-ttl).
+  std::chrono::seconds auth_token_ttl{300};
 };
 
 class Service {
@@ -140,20 +144,43 @@ class Service {
   std::string StatusText() const;
 
  private:
-  void Route(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request, bool text,
-             Clock::time_point deadline);
+  // `user`: the connection's authenticated user, already allowed to send it.
+  void Route(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request,
+             const std::string& user, bool text, Clock::time_point deadline);
   // The router's LeaderExecutor: a membership request on this member, the leader.
-  void ProposeMembership(const coord::v1::Request& request, Clock::time_point deadline, Done done);
+  void ProposeMembership(const coord::v1::Request& request, const std::string& user,
+                         Clock::time_point deadline, Done done);
   // A started leadership transfer: `done` gets OK once `target` leads, UNAVAILABLE
   // if it does not by the deadline.
   void AwaitLeader(raft::NodeId target, Clock::time_point deadline,
                    std::function<void(Status)> done);
   // A range, lock_inspect, lock_list, ... read after a read point.
-  void LinearizableRead(const coord::v1::Request& request, Clock::time_point deadline, Done done);
+  void LinearizableRead(const coord::v1::Request& request, const std::string& user,
+                        Clock::time_point deadline, Done done);
   void OnTick();
 
-  // The local answer to a read (range, lock_inspect, lock_list, election_leader).
-  coord::v1::Response LocalRead(const coord::v1::Request& request) const;
+  // The local answer to a read (range, lock_inspect, lock_list, election_leader,
+  // user_list, role_list), after checking `user` may make it (under the same lock).
+  coord::v1::Response LocalRead(const coord::v1::Request& request, const std::string& user) const;
+
+  // ---- service_auth.cc ----
+  // The user a request of `sink` comes from (empty: none, or auth is disabled), or
+  // UNAUTHENTICATED when its login ended (token expired, password changed, user
+  // deleted, auth re-enabled with a new key). Resolves a token offered at the
+  // upgrade. Under the state lock.
+  Result<std::string> CallerOf(ClientSink& sink, const StateMachine& sm) const;
+  // authenticate: checks a token at once, a password (after a read point) on the
+  // hashing thread; a failure delays the reply (the back-off).
+  void Authenticate(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request,
+                    bool text, Clock::time_point deadline);
+  void FinishLogin(const std::shared_ptr<ClientSink>& sink, coord::v1::Response response,
+                   bool text, Status failure);
+  coord::v1::Response AuthStatus(ClientSink& sink, const coord::v1::Request& request) const;
+  // auth_set and user_change carry what only a member provides (the signing key,
+  // the password hash); fills it (hashing on the hashing thread), then routes.
+  // True if it took the request.
+  bool PrepareAuthWrite(const std::shared_ptr<ClientSink>& sink, coord::v1::Request request,
+                        const std::string& user, bool text, Clock::time_point deadline);
   // A queued acquire's reply was delivered to `sink`: its later LockEvent goes there.
   void RegisterLockWaiter(const std::shared_ptr<ClientSink>& sink, bool text,
                           const coord::v1::Request& request, const coord::v1::Response& response);
@@ -212,6 +239,12 @@ class Service {
   raft::NodeId last_leader_ = raft::kNoNode;
   Clock::time_point next_hello_{};
   Clock::time_point next_progress_{};
+
+  // Password hashing and checking (tens of ms each) off the I/O threads; at most
+  // kMaxLoginsInProgress wait for it. Declared last: joined before the rest goes.
+  static constexpr int kMaxLoginsInProgress = 64;
+  std::atomic<int> logins_in_progress_{0};
+  boost::asio::thread_pool hash_pool_{1};
 };
 
 }  // namespace coord::server

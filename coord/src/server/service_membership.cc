@@ -27,8 +27,16 @@ void Service::AwaitLeader(raft::NodeId target, Clock::time_point deadline,
   }
 }
 
-void Service::ProposeMembership(const Request& request, Clock::time_point deadline, Done done) {
+void Service::ProposeMembership(const Request& request, const std::string& user,
+                                Clock::time_point deadline, Done done) {
   const uint64_t id = request.id();
+  // The leader checks the rights again: the request may come from a follower.
+  const Status allowed =
+      adapter_->Read([&](const StateMachine& sm) { return sm.Authorize(user, request); });
+  if (!allowed.ok()) {
+    done(router_.ErrorOutcome(id, allowed));
+    return;
+  }
   auto finish = [this, id, done](Status s, Response ok, bool retryable = false) {
     if (!s.ok()) {
       done(router_.ErrorOutcome(id, s, retryable));

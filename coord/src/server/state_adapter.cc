@@ -10,7 +10,10 @@ StateAdapter::StateAdapter(StateMachineOptions options, WatchHub* hub, SessionTr
 std::string EncodeCommand(coord::state::Command command) {
   // Written in the oldest format that holds it, so members one version behind
   // keep applying what they would apply the same way.
-  command.set_format(command.has_member_retire()        ? kCommandFormatMemberRetire
+  const bool auth = !command.user().empty() || command.has_auth_set() ||
+                    command.has_user_change() || command.has_role_change();
+  command.set_format(auth                                ? kCommandFormatAuth
+                     : command.has_member_retire()        ? kCommandFormatMemberRetire
                      : command.client_incarnation() != 0 ? kCommandFormatIncarnations
                                                          : kCommandFormatBase);
   return command.SerializeAsString();
@@ -41,7 +44,7 @@ Result<std::any> StateAdapter::Apply(raft::Index index, const std::string& data)
   {
     std::unique_lock lock(mu_);
     result = sm_.Apply(index, command);
-    if (hub_ != nullptr) hub_->Dispatch(result.events);
+    if (hub_ != nullptr) hub_->Dispatch(result.events, &sm_);
     if (tracker_ != nullptr && !result.duplicate) {
       const auto now = SessionTracker::Clock::now();
       const coord::v1::Response& r = result.response;

@@ -40,10 +40,12 @@ namespace coord::server {
 inline constexpr uint32_t kCommandFormatBase = 1;
 inline constexpr uint32_t kCommandFormatIncarnations = 2;  // adds client_incarnation
 inline constexpr uint32_t kCommandFormatMemberRetire = 3;  // adds member_retire
-inline constexpr uint32_t kCommandFormat = kCommandFormatMemberRetire;
+inline constexpr uint32_t kCommandFormatAuth = 4;          // adds user and the auth bodies
+inline constexpr uint32_t kCommandFormat = kCommandFormatAuth;
 
 // Serializes `command` for a proposal, stamped with the oldest format that
-// holds it (3 for member_retire, 2 when it names a client incarnation).
+// holds it (4 with a user or an auth body, 3 for member_retire, 2 when it names
+// a client incarnation).
 std::string EncodeCommand(coord::state::Command command);
 
 // OK if this version can apply `command`: its format is not newer than ours and

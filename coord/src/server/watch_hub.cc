@@ -1,5 +1,6 @@
 #include "server/watch_hub.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace coord::server {
@@ -16,7 +17,8 @@ coord::v1::ServerMessage MakeWatchMessage(int64_t watch_id, int64_t revision) {
 
 void WatchHub::Create(const std::shared_ptr<ClientSink>& sink, uint64_t request_id,
                       const coord::v1::WatchCreateRequest& request, bool text,
-                      const StateMachine& sm, const coord::v1::ResponseHeader& header) {
+                      const StateMachine& sm, const coord::v1::ResponseHeader& header,
+                      std::string_view user) {
   coord::v1::ServerMessage reply;
   coord::v1::Response* response = reply.mutable_response();
   auto fail = [&](coord::v1::ErrorCode code, const std::string& message) {
@@ -33,6 +35,15 @@ void WatchHub::Create(const std::shared_ptr<ClientSink>& sink, uint64_t request_
   if (response->has_error() && response->error().code() != coord::v1::OK) {
     sink->Push(reply, text);
     return;
+  }
+  if (sm.auth_enabled()) {
+    // The list shows only what the user may read, like the events.
+    auto* kvs = response->mutable_watch_create()->mutable_kvs();
+    kvs->erase(std::remove_if(kvs->begin(), kvs->end(),
+                              [&](const coord::v1::KeyValue& kv) {
+                                return !sm.MayReadKey(user, kv.key());
+                              }),
+               kvs->end());
   }
   auto range = MakeKeyRange(request.key(), request.range_end(), request.prefix());
   if (!range.ok()) {
@@ -57,6 +68,8 @@ void WatchHub::Create(const std::shared_ptr<ClientSink>& sink, uint64_t request_
       return;
     }
     catch_up = std::move(batch->events);
+    std::erase_if(catch_up,
+                  [&](const StateEvent& e) { return !sm.MayReadKey(user, e.event.kv().key()); });
   } else if (!request.list() && request.start_revision() > head) {
     start = request.start_revision();
   }
@@ -79,6 +92,7 @@ void WatchHub::Create(const std::shared_ptr<ClientSink>& sink, uint64_t request_
   w.prev_kv = request.prev_kv();
   w.progress_notify = request.progress_notify();
   w.text = text;
+  w.user = std::string(user);
   w.next_revision =
       request.start_revision() > 0 && !request.list() ? request.start_revision() : start;
   response->mutable_watch_create()->set_watch_id(w.id);
@@ -164,7 +178,7 @@ void WatchHub::RemoveConnection(uint64_t connection_id) {
   per_connection_.erase(connection_id);
 }
 
-void WatchHub::Dispatch(const std::vector<StateEvent>& events) {
+void WatchHub::Dispatch(const std::vector<StateEvent>& events, const StateMachine* sm) {
   if (events.empty()) return;
   std::lock_guard lock(mu_);
   const int64_t revision = events.front().revision;
@@ -176,7 +190,10 @@ void WatchHub::Dispatch(const std::vector<StateEvent>& events) {
     if (it == watches_.end()) continue;
     std::vector<const coord::v1::Event*> matching;
     for (const StateEvent& e : events) {
-      if (it->second.range.Contains(e.event.kv().key())) matching.push_back(&e.event);
+      const std::string& key = e.event.kv().key();
+      if (!it->second.range.Contains(key)) continue;
+      if (sm != nullptr && !sm->MayReadKey(it->second.user, key)) continue;
+      matching.push_back(&e.event);
     }
     if (matching.empty()) {
       // Nothing for this watch, but it has seen this revision.

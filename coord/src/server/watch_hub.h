@@ -9,6 +9,12 @@
 // watch) cancels the watch: the client gets WatchEvent{canceled, cancel_reason
 // UNAVAILABLE "slow consumer..."} and may resume from its last revision + 1.
 //
+// Access control: a watch belongs to the user of the connection that created it;
+// while auth is enabled it delivers (in its list, catch-up and live events) only
+// keys that user may read now (StateMachine::MayReadKey), so a revoked grant
+// stops the events at once. A revision with nothing readable for it is skipped
+// like one with no matching key.
+//
 // Thread-safety: all methods are thread-safe (one internal mutex).
 #pragma once
 
@@ -18,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "coord.pb.h"
@@ -39,10 +46,11 @@ class WatchHub {
 
   // Validates and registers a watch for `sink`, queues the watch_create reply
   // (request id `request_id`) and then the catch-up events on the sink.
-  // Call with the state machine lock held (shared is enough).
+  // Call with the state machine lock held (shared is enough). `user`: the
+  // connection's authenticated user (empty: none).
   void Create(const std::shared_ptr<ClientSink>& sink, uint64_t request_id,
               const coord::v1::WatchCreateRequest& request, bool text, const StateMachine& sm,
-              const coord::v1::ResponseHeader& header);
+              const coord::v1::ResponseHeader& header, std::string_view user = {});
 
   // Cancels a watch of the connection; false if it has no such watch.
   bool Cancel(uint64_t connection_id, int64_t watch_id);
@@ -51,8 +59,9 @@ class WatchHub {
   void RemoveConnection(uint64_t connection_id);
 
   // Delivers the events of one applied command (all of one revision). Call from
-  // Apply with the state machine lock held.
-  void Dispatch(const std::vector<StateEvent>& events);
+  // Apply with the state machine lock held; `sm` (the state after the apply)
+  // decides who may read what (null: no access control, for tests).
+  void Dispatch(const std::vector<StateEvent>& events, const StateMachine* sm = nullptr);
 
   // Sends a progress notification (no events, `revision`) to every watch that
   // asked for them.
@@ -73,6 +82,7 @@ class WatchHub {
     bool progress_notify = false;
     bool text = false;
     int64_t next_revision = 0;  // first revision not delivered yet
+    std::string user;           // who created it (access control)
   };
 
   // Queues events (all > the watch's position) for a watch; on refusal cancels

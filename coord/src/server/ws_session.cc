@@ -1,5 +1,9 @@
 #include "server/ws_session.h"
 
+#include <openssl/ssl.h>
+
+#include "coord/tls_files.h"
+
 #include <spdlog/spdlog.h>
 
 #include "coord/server/server.h"
@@ -46,14 +50,60 @@ WebSocketSession::WebSocketSession(ClientStream stream,
 WebSocketSession::~WebSocketSession() { metrics_->ConnectionClosed(); }
 
 void WebSocketSession::Run(beast::http::request<beast::http::string_body> request) {
+  ConnectionIdentity identity;
+  if (auto* tls = ws_.tls_stream()) {
+    // Verified by the handshake; whether its name is a user is checked per request.
+    X509* certificate = SSL_get_peer_certificate(tls->native_handle());
+    const std::vector<std::string> names = tls::CertificateNames(certificate);
+    if (certificate != nullptr) X509_free(certificate);
+    if (!names.empty()) {
+      identity.user = names.back();  // the common name (or the last DNS name)
+      identity.from_certificate = true;
+    }
+  }
+  const SubprotocolOffer offer =
+      ParseSubprotocols(std::string(request[beast::http::field::sec_websocket_protocol]));
+  if (!offer.token.empty()) {
+    identity.offered_token = offer.token;
+    identity.user.clear();  // the token wins over a certificate
+    identity.from_certificate = false;
+  }
+  set_identity(std::move(identity));
   // Idle timeout with pings: a stalled peer is disconnected.
   ws_.Visit([&](auto& ws) {
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(beast::http::field::server, "coordd"); }));
+        [chosen = offer.chosen](websocket::response_type& res) {
+          res.set(beast::http::field::server, "coordd");
+          // A browser fails the connection unless one offered subprotocol is echoed.
+          if (!chosen.empty()) res.set(beast::http::field::sec_websocket_protocol, chosen);
+        }));
     ws.async_accept(request,
                     beast::bind_front_handler(&WebSocketSession::OnAccept, shared_from_this()));
   });
+}
+
+SubprotocolOffer ParseSubprotocols(std::string_view header) {
+  SubprotocolOffer out;
+  std::string first;
+  bool v1 = false;
+  size_t pos = 0;
+  while (pos <= header.size()) {
+    size_t comma = header.find(',', pos);
+    if (comma == std::string_view::npos) comma = header.size();
+    std::string_view item = header.substr(pos, comma - pos);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item == kSubprotocolV1) v1 = true;
+    if (item.substr(0, kSubprotocolTokenPrefix.size()) == kSubprotocolTokenPrefix &&
+        out.token.empty()) {
+      out.token = std::string(item.substr(kSubprotocolTokenPrefix.size()));
+      first = std::string(item);
+    }
+    pos = comma + 1;
+  }
+  out.chosen = v1 ? std::string(kSubprotocolV1) : first;
+  return out;
 }
 
 void WebSocketSession::OnAccept(beast::error_code ec) {

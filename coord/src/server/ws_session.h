@@ -27,12 +27,27 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "server/client_sink.h"
 #include "server/client_stream.h"
 #include "server/outbound_queue.h"
 
 namespace coord::server {
+
+// Subprotocols (Sec-WebSocket-Protocol) a client may offer: "coord.v1", and
+// "coord.token.<token>" to authenticate with a token where no header can be set
+// (the browser path; docs/security.md). The server echoes coord.v1 when offered,
+// else the token entry (a browser needs one offered value echoed).
+inline constexpr std::string_view kSubprotocolV1 = "coord.v1";
+inline constexpr std::string_view kSubprotocolTokenPrefix = "coord.token.";
+
+struct SubprotocolOffer {
+  std::string token;   // the first coord.token.<token> offered, without the prefix
+  std::string chosen;  // what to echo; empty: none offered that we know
+};
+SubprotocolOffer ParseSubprotocols(std::string_view header);
 
 class Service;
 class Metrics;

@@ -25,7 +25,9 @@ namespace {
 constexpr uint32_t kFormatBase = 1;
 constexpr uint32_t kFormatIncarnations = 2;
 constexpr uint32_t kFormatRetiredMembers = 3;
-constexpr uint32_t kFormatVersion = kFormatRetiredMembers;
+// Format 4 adds the auth table, written only when it is not empty.
+constexpr uint32_t kFormatAuth = 4;
+constexpr uint32_t kFormatVersion = kFormatAuth;
 }  // namespace
 
 std::string StateMachine::Impl::Snapshot() const {
@@ -35,7 +37,9 @@ std::string StateMachine::Impl::Snapshot() const {
   sessions_.ToSnapshot(&snapshot);
   dedup_.ToSnapshot(&snapshot);
   for (uint64_t id : retired_members_) snapshot.add_retired_members(id);
-  snapshot.set_format_version(!retired_members_.empty() ? kFormatRetiredMembers
+  auth_.ToSnapshot(&snapshot);
+  snapshot.set_format_version(!auth_.empty()                ? kFormatAuth
+                              : !retired_members_.empty() ? kFormatRetiredMembers
                               : dedup_.HasIncarnations() ? kFormatIncarnations
                                                          : kFormatBase);
   locks_.ToSnapshot(&snapshot);
@@ -78,6 +82,7 @@ Result<std::unique_ptr<StateMachine::Impl>> StateMachine::Impl::FromSnapshot(
   COORD_RETURN_IF_ERROR(impl->locks_.Load(snapshot, live));
   COORD_RETURN_IF_ERROR(impl->elections_.Load(snapshot, live));
   COORD_RETURN_IF_ERROR(impl->tpc_.Load(snapshot));
+  COORD_RETURN_IF_ERROR(impl->auth_.Load(snapshot));
   impl->retired_members_.insert(snapshot.retired_members().begin(),
                                 snapshot.retired_members().end());
 

@@ -133,9 +133,13 @@ ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::C
   const int64_t before = keys_.revision();
   const int64_t next = before + 1;
   coord::v1::Response response;
-  Status status;
+  Status status = AuthorizeCommand(command);
+  // A refused login or right is not remembered for exactly-once: the command was
+  // certainly not applied, and the client may retry it with the same sequence
+  // once it authenticated again or was granted the right.
+  const bool auth_refused = !status.ok();
   using Cmd = coord::state::Command;
-  switch (command.body_case()) {
+  switch (status.ok() ? command.body_case() : Cmd::BODY_NOT_SET) {
     case Cmd::kPut:
       status = ValidatePut(command.put());
       if (status.ok()) *response.mutable_put() = ExecPut(command.put(), next);
@@ -227,8 +231,20 @@ ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::C
     case Cmd::kMemberRetire:
       retired_members_.insert(command.member_retire().member_id());
       break;
+    case Cmd::kAuthSet:
+      status = auth_.Set(command.auth_set());
+      if (status.ok()) response.mutable_auth_set()->set_enabled(auth_.enabled());
+      break;
+    case Cmd::kUserChange:
+      status = auth_.ChangeUser(command.user_change());
+      if (status.ok()) response.mutable_user_change();
+      break;
+    case Cmd::kRoleChange:
+      status = auth_.ChangeRole(command.role_change());
+      if (status.ok()) response.mutable_role_change();
+      break;
     case Cmd::BODY_NOT_SET:
-      status = Status::InvalidArgument("command has no body");
+      if (status.ok()) status = Status::InvalidArgument("command has no body");
       break;
   }
   // Validation precedes every change, so an error means nothing was written.
@@ -251,7 +267,9 @@ ApplyResult StateMachine::Impl::Apply(uint64_t raft_index, const coord::state::C
   *response.mutable_header() = header.header();
   if (!status.ok()) SetError(status, &response);
   result.response = std::move(response);
-  if (deduplicated) dedup_.Record(lane, command.sequence(), raft_index, result.response);
+  if (deduplicated && !auth_refused) {
+    dedup_.Record(lane, command.sequence(), raft_index, result.response);
+  }
   return result;
 }
 
@@ -471,6 +489,29 @@ coord::v1::Response StateMachine::TopicRead(const coord::v1::TopicReadRequest& r
     *response.mutable_topic_read() = std::move(*body);
   }
   return response;
+}
+
+Status StateMachine::Authorize(std::string_view user, const coord::v1::Request& request) const {
+  return impl_->AuthorizeRequest(user, request);
+}
+
+bool StateMachine::MayReadKey(std::string_view user, std::string_view key) const {
+  return impl_->MayReadKey(user, key);
+}
+
+bool StateMachine::auth_enabled() const { return impl_->auth_.enabled(); }
+const std::string& StateMachine::auth_signing_key() const { return impl_->auth_.signing_key(); }
+const UserEntry* StateMachine::FindUser(std::string_view name) const {
+  return impl_->auth_.FindUser(name);
+}
+std::vector<std::string> StateMachine::RolesOf(std::string_view user) const {
+  return impl_->auth_.RolesOf(user);
+}
+coord::v1::UserListResponse StateMachine::ListUsers(std::string_view name) const {
+  return impl_->auth_.ListUsers(name);
+}
+coord::v1::RoleListResponse StateMachine::ListRoles(std::string_view name) const {
+  return impl_->auth_.ListRoles(name);
 }
 
 uint64_t StateMachine::fencing_rejections() const { return impl_->fencing_rejections_; }

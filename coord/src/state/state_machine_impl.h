@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "coord/server/state_machine.h"
+#include "state/auth_table.h"
 #include "state/dedup_table.h"
 #include "state/election_table.h"
 #include "state/key_space.h"
@@ -169,6 +170,14 @@ class StateMachine::Impl {
                            coord::v1::TopicCommitOffsetResponse* out);
   Status TopicTrim(const coord::v1::TopicTrimRequest& req, coord::v1::TopicTrimResponse* out);
 
+  // ---- auth_ops.cc ----
+  // UNAUTHENTICATED while auth is enabled and `user` is empty or unknown.
+  Status Authenticated(std::string_view user) const;
+  // PERMISSION_DENIED / UNAUTHENTICATED if Command.user may not run the command.
+  Status AuthorizeCommand(const coord::state::Command& command) const;
+  Status AuthorizeRequest(std::string_view user, const coord::v1::Request& request) const;
+  bool MayReadKey(std::string_view user, std::string_view key) const;
+
   // ---- snapshot.cc ----
   std::string Snapshot() const;
   static Result<std::unique_ptr<Impl>> FromSnapshot(std::string_view bytes,
@@ -181,6 +190,7 @@ class StateMachine::Impl {
   LockTable locks_;
   ElectionTable elections_;
   TpcTable tpc_;
+  AuthTable auth_;
   std::set<uint64_t> retired_members_;  // MemberRetire: ids never to be re-added
   uint64_t last_applied_ = 0;
   // Statistics, not replicated state (not in snapshots).

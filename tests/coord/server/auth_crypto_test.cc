@@ -4,6 +4,7 @@
 
 #include "server/auth_password.h"
 #include "server/auth_token.h"
+#include "server/ws_session.h"
 
 namespace coord::server {
 namespace {
@@ -78,6 +79,23 @@ TEST(AuthToken, MintingRefusesAnEmptyKeyAndOverlongNames) {
   EXPECT_EQ(MintToken("", TokenClaims{"a", 1, 0}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(MintToken(kKey, TokenClaims{std::string(2000, 'u'), 1, 0}).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+TEST(Subprotocols, TheTokenIsTakenAndCoordV1IsEchoedWhenOffered) {
+  SubprotocolOffer both = ParseSubprotocols("coord.v1, coord.token.c1.abc.def");
+  EXPECT_EQ(both.token, "c1.abc.def");
+  EXPECT_EQ(both.chosen, "coord.v1");
+  SubprotocolOffer token_only = ParseSubprotocols("coord.token.c1.x.y");
+  EXPECT_EQ(token_only.token, "c1.x.y");
+  EXPECT_EQ(token_only.chosen, "coord.token.c1.x.y") << "a browser needs one offer echoed";
+  SubprotocolOffer plain = ParseSubprotocols("coord.v1");
+  EXPECT_TRUE(plain.token.empty());
+  EXPECT_EQ(plain.chosen, "coord.v1");
+  SubprotocolOffer unknown = ParseSubprotocols("chat, superchat");
+  EXPECT_TRUE(unknown.token.empty());
+  EXPECT_TRUE(unknown.chosen.empty()) << "nothing we speak: nothing echoed";
+  EXPECT_TRUE(ParseSubprotocols("").chosen.empty());
+  EXPECT_EQ(ParseSubprotocols(" coord.token.a ,coord.token.b").token, "a") << "the first one";
 }
 
 }  // namespace

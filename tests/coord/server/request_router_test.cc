@@ -63,7 +63,7 @@ class RequestRouterTest : public ::testing::Test {
       : members_(kSelf, MemberInfo{"m1", "127.0.0.1:1", "127.0.0.1:2"}),
         host_(kSelf),
         router_(RequestRouterOptions{kSelf, 512}, io_, &members_, &metrics_,
-                [this](const Request& r, Clock::time_point, Done done) {
+                [this](const Request& r, const std::string&, Clock::time_point, Done done) {
                   ++memberships_;
                   done(membership_answer_(r));
                 }) {
@@ -138,7 +138,7 @@ TEST_F(RequestRouterTest, OnTheLeaderAWriteIsProposedAndItsTypedResultIsTheReply
   host_.SetLeader(kSelf);
   host_.HoldProposals(true);
   Completion c;
-  router_.Submit(Put(5, "/k"), Clock::now() + 2s, c.done());
+  router_.Submit(Put(5, "/k"), "", Clock::now() + 2s, c.done());
   auto held = host_.TakeProposals();
   ASSERT_EQ(held.size(), 1u);
   EXPECT_NE(held[0].data.find("/k"), std::string::npos) << "the encoded put Command";
@@ -161,7 +161,7 @@ TEST_F(RequestRouterTest, OnTheLeaderAWriteIsProposedAndItsTypedResultIsTheReply
 TEST_F(RequestRouterTest, AMembershipRequestRunsOnTheLeadersExecutorAndIsForwardedElsewhere) {
   host_.SetLeader(kSelf);
   Completion here;
-  router_.Submit(MemberAdd(6), Clock::now() + 2s, here.done());
+  router_.Submit(MemberAdd(6), "", Clock::now() + 2s, here.done());
   ASSERT_TRUE(here.Wait().has_value());
   EXPECT_TRUE(here.Wait()->response.has_member_add());
   EXPECT_EQ(memberships_.load(), 1);
@@ -169,7 +169,7 @@ TEST_F(RequestRouterTest, AMembershipRequestRunsOnTheLeadersExecutorAndIsForward
 
   host_.SetLeader(kOther);
   Completion there;
-  router_.Submit(MemberAdd(7), Clock::now() + 2s, there.done());
+  router_.Submit(MemberAdd(7), "", Clock::now() + 2s, there.done());
   const auto sent = WaitSentTo(kOther);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_TRUE(sent[0].forward().request().has_member_add());
@@ -191,7 +191,7 @@ TEST_F(RequestRouterTest, ARetryableFailureOfTheExecutorIsTriedAgainUntilItSucce
     return o;
   };
   Completion c;
-  router_.Submit(MemberAdd(8), Clock::now() + 2s, c.done());
+  router_.Submit(MemberAdd(8), "", Clock::now() + 2s, c.done());
   const auto o = c.Wait();
   ASSERT_TRUE(o.has_value());
   EXPECT_TRUE(o->response.has_member_add()) << o->response.DebugString();
@@ -249,11 +249,11 @@ TEST_F(RequestRouterTest, AForwardPastItsExpiryIsAnsweredUnavailableAndNeverStar
 TEST_F(RequestRouterTest, ASweepEndsOrphanedForwardsButNotATransferAwaitingTheNewLeader) {
   host_.SetLeader(kOther);
   Completion write, transfer;
-  router_.Submit(Put(19, "/w"), Clock::now() + 5s, write.done());
+  router_.Submit(Put(19, "/w"), "", Clock::now() + 5s, write.done());
   Request t;
   t.set_id(20);
   t.mutable_transfer_leadership()->set_name("m3");
-  router_.Submit(t, Clock::now() + 5s, transfer.done());
+  router_.Submit(t, "", Clock::now() + 5s, transfer.done());
   ASSERT_EQ(WaitSentTo(kOther).size(), 2u);
   EXPECT_EQ(router_.pending_forwards(), 2u);
 

@@ -86,8 +86,18 @@ TEST(StateAdapterTest, EncodeCommandStampsTheOldestFormatThatHoldsIt) {
   retire.mutable_member_retire()->set_member_id(5);
   ASSERT_TRUE(back.ParseFromString(EncodeCommand(retire)));
   EXPECT_EQ(back.format(), 3u) << "a member that cannot retire ids must stop, not skip it";
-  EXPECT_EQ(kCommandFormat, 3u);
   EXPECT_TRUE(a.Apply(3, EncodeCommand(retire)).ok());
+
+  // A user (auth is on) or an auth body: members without access control must
+  // stop rather than apply it unchecked.
+  c.set_user("alice");
+  ASSERT_TRUE(back.ParseFromString(EncodeCommand(c)));
+  EXPECT_EQ(back.format(), 4u);
+  coord::state::Command role;
+  role.mutable_role_change()->set_name("reader");
+  ASSERT_TRUE(back.ParseFromString(EncodeCommand(role)));
+  EXPECT_EQ(back.format(), 4u);
+  EXPECT_EQ(kCommandFormat, 4u);
 }
 
 TEST(StateAdapterTest, SnapshotRestoresIntoAnotherInstance) {

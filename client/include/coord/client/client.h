@@ -113,6 +113,20 @@ struct ClientOptions {
   std::string cert_file{};
   std::string key_file{};
   bool tls_enabled() const { return tls || !ca_file.empty(); }
+
+  // Authentication, for ensembles with auth enabled (docs/security.md). With
+  // `user` and `password`, every connection logs in before its first request and
+  // keeps the token it gets; later connections present that token and fall back
+  // to the password once it is refused. With `token` alone, the connection
+  // presents it. A request refused UNAUTHENTICATED (the login expired, the
+  // password changed) is retried once on a new, freshly logged-in connection; it
+  // was certainly not applied. A login refused for good (wrong password) fails the
+  // calls waiting for a connection with kUnauthenticated. Against an ensemble
+  // without auth the credentials are not used.
+  std::string user{};
+  std::string password{};
+  std::string token{};
+  bool auth_enabled() const { return !token.empty() || (!user.empty() && !password.empty()); }
 };
 
 class Client {

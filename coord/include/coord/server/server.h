@@ -113,6 +113,8 @@ struct ServerOptions {
   int election_ticks = 6;
   // Deadline of a request with timeout_ms = 0.
   uint32_t default_timeout_ms = 5000;
+  // How long a login token (authenticate) is valid, in seconds.
+  int auth_token_ttl_s = 300;
   // Raft snapshot every this many applied entries (0 = never). A snapshot stalls
   // the member while it is taken (docs/decisions.md D35), hence etcd's 100,000.
   uint64_t snapshot_threshold = 100'000;

@@ -97,6 +97,13 @@
 // TopicCommitOffset compares-and-sets a consumer's offset key; TopicTrim deletes
 // the records below every committed consumer offset (retention, bounded per call).
 //
+// Access control (docs/security.md; state/auth_table.h, auth_ops.cc): users,
+// roles and the auth switch are replicated state, changed by auth_set,
+// user_change and role_change. While auth is enabled every client command is
+// checked at apply against Command.user (UNAUTHENTICATED without a known user,
+// PERMISSION_DENIED without the right); such a refusal changes nothing and is not
+// remembered by the exactly-once table (the client may retry the same sequence).
+//
 // Thread-safety: none. One thread (the server's apply strand) uses an instance; the
 // const read methods may run concurrently only with other const methods.
 #pragma once
@@ -113,6 +120,8 @@
 #include "state.pb.h"
 
 namespace coord::server {
+
+struct UserEntry;  // state/auth_table.h
 
 // Limits and retention. Every member of an ensemble must use the same options (they
 // influence the replicated state); they are not part of the snapshot.
@@ -425,6 +434,23 @@ class StateMachine {
   // topic, negative offset or limit), TOO_LARGE (topic leaves no room for the
   // offset within max_key_bytes).
   coord::v1::Response TopicRead(const coord::v1::TopicReadRequest& request) const;
+
+  // ---- Access control (auth_ops.cc; docs/security.md) ----
+
+  // OK if `user` (empty: not authenticated) may send `request` now: always while
+  // auth is disabled; UNAUTHENTICATED without a known user, PERMISSION_DENIED
+  // without the rights. Writes are checked again when applied (Command.user).
+  Status Authorize(std::string_view user, const coord::v1::Request& request) const;
+  // Whether a watch of `user` may deliver an event of `key`.
+  bool MayReadKey(std::string_view user, std::string_view key) const;
+  bool auth_enabled() const;
+  // The token signing key (empty while auth is disabled).
+  const std::string& auth_signing_key() const;
+  // A user's password record and generation; nullptr if there is no such user.
+  const UserEntry* FindUser(std::string_view name) const;
+  std::vector<std::string> RolesOf(std::string_view user) const;
+  coord::v1::UserListResponse ListUsers(std::string_view name) const;
+  coord::v1::RoleListResponse ListRoles(std::string_view name) const;
 
   // Txns refused by a LOCK_TOKEN compare since this instance was built (not
   // replicated; kept across Restore).
