@@ -328,6 +328,20 @@ TEST_F(Auth, APasswordChangeEndsTheUsersLogins) {
   EXPECT_EQ(CodeOf(bob->Call(RangeOf("/a/x"))), coord::v1::OK);
 }
 
+TEST_F(Auth, AConnectionThatDoesNotAuthenticateIsClosedAfterTenSeconds) {
+  auto idle = WsClient::Connect(Follower());
+  ASSERT_TRUE(idle.ok());
+  auto logged_in = RawLogin(Follower(), "alice", "alice-pw");
+  ASSERT_NE(logged_in, nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE((*idle)->WaitClosed(20s)) << "the first-message timeout";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 9s) << "not before its grace";
+  EXPECT_FALSE(logged_in->WaitClosed(0ms));
+  // The logged-in one outlived the grace: relogin, since its token may have expired.
+  EXPECT_EQ(CodeOf(logged_in->Call(Authenticate("alice", "alice-pw"))), coord::v1::OK);
+  EXPECT_EQ(CodeOf(logged_in->Call(RangeOf("/a/x"))), coord::v1::OK);
+}
+
 #ifdef COORDCTL_PATH
 TEST_F(Auth, CoordctlManagesUsersAndTurnsAuthOffAndOnAgain) {
   const std::string pw = ensemble_->root() + "/root.pw";

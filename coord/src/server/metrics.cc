@@ -76,6 +76,10 @@ std::string Metrics::Render(const MetricsSnapshot& g) const {
   counter("coord_auth_logins_shed_total",
           "Password logins refused with UNAVAILABLE because too many were being checked.",
           logins_shed_.load());
+  counter("coord_auth_login_timeouts_total",
+          "Connections closed because auth is enabled and they did not authenticate within "
+          "10 s of the upgrade.",
+          login_timeouts_.load());
   counter("coord_auth_unauthenticated_total",
           "Requests refused with UNAUTHENTICATED (auth enabled, no or an ended login).",
           unauthenticated_.load());

@@ -76,6 +76,7 @@ class Metrics {
   // with UNAUTHENTICATED or PERMISSION_DENIED.
   void CountLogin(bool ok) { (ok ? logins_ : login_failures_).fetch_add(1); }
   void CountLoginShed() { logins_shed_.fetch_add(1); }
+  void CountLoginTimeout() { login_timeouts_.fetch_add(1); }
   void CountAuthRefusal(bool permission) {
     (permission ? permission_denied_ : unauthenticated_).fetch_add(1);
   }
@@ -118,6 +119,7 @@ class Metrics {
   std::atomic<uint64_t> logins_{0};
   std::atomic<uint64_t> login_failures_{0};
   std::atomic<uint64_t> logins_shed_{0};
+  std::atomic<uint64_t> login_timeouts_{0};
   std::atomic<uint64_t> permission_denied_{0};
   std::atomic<uint64_t> unauthenticated_{0};
 };

@@ -137,6 +137,10 @@ class Service {
   // state lock): re-derives the pushed streams (push_registry.h).
   void OnRestored(const StateMachine& state) { pushes_.Resync(state); }
 
+  // Whether `sink` must still authenticate: auth is enabled, and it has no
+  // identity and offered no token (the first-message timeout, ws_session.h).
+  bool NeedsLogin(const ClientSink& sink) const;
+
   // For /readyz, /metrics and the status page.
   bool Ready() const;
   bool Healthy() const;

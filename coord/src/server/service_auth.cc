@@ -251,6 +251,12 @@ void Service::FinishLogin(const std::shared_ptr<ClientSink>& sink, Response resp
   timer->async_wait([timer, sink, m, text](boost::system::error_code) { sink->Push(m, text); });
 }
 
+bool Service::NeedsLogin(const ClientSink& sink) const {
+  const ConnectionIdentity id = sink.identity();
+  if (!id.user.empty() || !id.offered_token.empty()) return false;
+  return adapter_->Read([](const StateMachine& sm) { return sm.auth_enabled(); });
+}
+
 Response Service::AuthStatus(ClientSink& sink, const Request& request) const {
   Response r = adapter_->Read([&](const StateMachine& sm) {
     Response out;

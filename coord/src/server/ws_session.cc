@@ -22,6 +22,10 @@ namespace {
 
 // How long a connection may stay past its outbound bound before it is closed.
 constexpr auto kSlowClientGrace = std::chrono::seconds(10);
+// While auth is enabled, a connection must authenticate within this long after
+// the upgrade (the first-message timeout): anonymous connections cannot hold
+// slots doing nothing.
+constexpr auto kLoginGrace = std::chrono::seconds(10);
 
 // One line per 10 s for undecodable frames, whichever connection sends them.
 LogLimiter& BadFrameLog() {
@@ -42,6 +46,7 @@ WebSocketSession::WebSocketSession(ClientStream stream,
       max_inflight_(limits.max_inflight_per_connection),
       max_outbound_bytes_(limits.max_outbound_bytes_per_connection),
       slow_timer_(ws_.get_executor()),
+      login_timer_(ws_.get_executor()),
       queue_(limits.max_pending_events_per_watch) {
   ws_.Visit([&](auto& ws) { ws.read_message_max(limits.max_request_bytes); });
   metrics_->ConnectionOpened();
@@ -111,6 +116,7 @@ void WebSocketSession::OnAccept(beast::error_code ec) {
     Close();
     return;
   }
+  StartLoginTimer();
   DoRead();
 }
 
@@ -186,20 +192,35 @@ void WebSocketSession::PauseReading() {
   });
 }
 
+void WebSocketSession::StartLoginTimer() {
+  login_timer_.expires_after(kLoginGrace);
+  login_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || !self->service_->NeedsLogin(*self)) return;
+    self->metrics_->CountLoginTimeout();
+    self->ClosePolicy("auth is enabled and the connection did not authenticate within " +
+                      std::to_string(kLoginGrace.count()) + " s");
+  });
+}
+
 void WebSocketSession::CloseSlow(const std::string& reason) {
+  metrics_->CountSlowClientClosed();
+  ClosePolicy(reason);
+}
+
+void WebSocketSession::ClosePolicy(const std::string& reason) {
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
     closed_ = true;
     queue_.Clear();
   }
-  metrics_->CountSlowClientClosed();
   spdlog::info("server: connection {}: closing, {}", connection_id_, reason);
   // On the strand, not here: the caller may hold the lock of whatever pushed (the
   // watch hub, the push registry), which OnConnectionClosed takes too.
   boost::asio::post(ws_.get_executor(), [self = shared_from_this(), reason] {
     self->service_->OnConnectionClosed(self->connection_id_);
     self->slow_timer_.cancel();
+    self->login_timer_.cancel();
     auto shutdown = [self] {
       beast::error_code ignored;
       self->ws_.lowest_layer().socket().shutdown(
@@ -328,6 +349,7 @@ void WebSocketSession::Close() {
     closed_ = true;
   }
   service_->OnConnectionClosed(connection_id_);
+  login_timer_.cancel();
   beast::error_code ignored;
   ws_.lowest_layer().socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
 }

@@ -14,6 +14,10 @@
 // grows past twice it (replies of requests read earlier, pushed events), closes
 // the connection with 1008 and a reason: the client is not reading.
 //
+// First-message timeout: while auth is enabled, a connection that has not
+// authenticated 10 s after the upgrade is closed with 1008 (counted in
+// coord_auth_login_timeouts_total).
+//
 // Thread-safety: the ClientSink methods may be called from any thread; they
 // take the session mutex and post the writer onto the strand.
 #pragma once
@@ -82,6 +86,11 @@ class WebSocketSession : public ClientSink, public std::enable_shared_from_this<
   // Drops what is queued and closes the connection of a client that does not
   // read (any thread, any lock held: the rest happens on the strand).
   void CloseSlow(const std::string& reason);
+  // Closes with 1008 (policy) and `reason`, from any thread (as CloseSlow).
+  void ClosePolicy(const std::string& reason);
+  // The first-message timeout: closes the connection if, kLoginGrace after the
+  // upgrade, auth is enabled and it has not authenticated (Service::NeedsLogin).
+  void StartLoginTimer();
   // Called with mu_ held after something was queued: true if the queue has grown
   // past twice the bound (the caller then calls CloseSlow without the lock).
   bool OverHardBoundLocked() const;
@@ -102,6 +111,7 @@ class WebSocketSession : public ClientSink, public std::enable_shared_from_this<
   std::atomic<size_t> inflight_{0};
   bool read_paused_ = false;                // strand only
   boost::asio::steady_timer slow_timer_;    // strand only
+  boost::asio::steady_timer login_timer_;   // strand only
 
   std::mutex mu_;  // guards the fields below
   OutboundQueue queue_;

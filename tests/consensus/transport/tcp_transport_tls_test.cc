@@ -168,6 +168,44 @@ TEST_F(TcpTransportTlsTest, PlaintextPeerIsRefused) {
   EXPECT_TRUE(PollUntil([&] { return a->transport->stats().refused > before; }));
 }
 
+// The pre-handshake limits hold with TLS on: a connection that never starts the
+// TLS handshake is closed at the handshake deadline, and the oldest pending
+// handshake makes room for a real member once the cap is reached.
+TEST_F(TcpTransportTlsTest, SilentConnectionsAndThePendingCapHoldUnderTls) {
+  TcpTransportOptions quick = TlsOptions(2);
+  quick.handshake_timeout = 300ms;
+  auto b = StartNode(quick);
+  RawClient silent("127.0.0.1", b->transport->port());
+  ASSERT_TRUE(silent.ok());
+  const auto begin = std::chrono::steady_clock::now();
+  EXPECT_TRUE(silent.WaitClosed());
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+  EXPECT_TRUE(PollUntil([&] { return b->transport->stats().refused >= 1; }));
+
+  // A member whose deadline is long: only the cap can make room. Two junk
+  // connections fill it; a real member still gets in over TLS, and the oldest
+  // junk connection goes long before its deadline.
+  TcpTransportOptions capped = TlsOptions(3);
+  capped.handshake_timeout = 30s;
+  capped.max_pending_handshakes = 2;
+  auto c = StartNode(capped);
+  auto a = StartNode(TlsOptions(1));
+  std::vector<std::unique_ptr<RawClient>> junk;
+  for (int i = 1; i <= 2; ++i) {
+    junk.push_back(std::make_unique<RawClient>("127.0.0.1", c->transport->port()));
+    ASSERT_TRUE(PollUntil(
+        [&] { return c->transport->stats().accepted == static_cast<uint64_t>(i); }));
+  }
+  const auto joined = std::chrono::steady_clock::now();
+  c->transport->AddPeer(1, a->address());
+  a->transport->AddPeer(3, c->address());
+  a->transport->Send(MakeMessage(1, 3, 7));
+  ASSERT_TRUE(c->inbox.WaitMessages(1));
+  EXPECT_TRUE(junk[0]->WaitClosed());
+  EXPECT_LT(std::chrono::steady_clock::now() - joined, 10s) << "evicted, not timed out";
+  EXPECT_GE(c->transport->stats().refused, 1u);
+}
+
 TEST_F(TcpTransportTlsTest, ReloadTlsAppliesToNewConnectionsAndKeepsOldFilesOnError) {
   // Member 1 reads its files from paths of its own, so they can be replaced.
   const std::string dir = pki_->dir + "/reload";
