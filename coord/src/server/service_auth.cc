@@ -305,8 +305,20 @@ bool Service::PrepareAuthWrite(const std::shared_ptr<ClientSink>& sink, Request 
     return false;
   }
   if (change.password().empty()) return refuse("user add and passwd need a password");
+  // Hashing shares the login bound: the hashing thread's queue stays short.
+  if (logins_in_progress_.fetch_add(1) >= kMaxLoginsInProgress) {
+    logins_in_progress_.fetch_sub(1);
+    metrics_->CountLoginShed();
+    ServerMessage m;
+    *m.mutable_response() =
+        ErrorResponse(request.id(), coord::v1::UNAVAILABLE,
+                      "too many passwords are being hashed on this member; retry shortly");
+    sink->Push(m, text);
+    return true;
+  }
   boost::asio::post(hash_pool_, [this, sink, request, user, text, deadline]() mutable {
     Result<PasswordHash> hash = HashPassword(request.user_change().password());
+    logins_in_progress_.fetch_sub(1);
     if (!hash.ok()) {
       ServerMessage m;
       m.mutable_response()->set_id(request.id());

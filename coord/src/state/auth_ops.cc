@@ -298,6 +298,11 @@ Status StateMachine::Impl::AuthorizeRequest(std::string_view user, const Request
       return check.Root("listing roles");
     case Request::kSessionList:
       return check.Root("session_list");
+    case Request::kAuthSet:
+    case Request::kUserChange:
+    case Request::kRoleChange:
+      // Checked before the member hashes a password for it, too.
+      return check.Root("managing users, roles and auth");
     case Request::kMemberAdd:
     case Request::kMemberPromote:
     case Request::kMemberRemove:

@@ -74,9 +74,10 @@ class AuthTable {
   bool Allowed(std::string_view user, PermissionSpace space, Access access,
                std::string_view name) const;
 
-  // The commands. Errors (nothing changes): INVALID_ARGUMENT (bad names, unknown
-  // user or role, a missing hash, locking root out), CONFLICT (a user or role that
-  // exists already), RESOURCE_EXHAUSTED (a limit above).
+  // The commands. Errors (nothing changes): INVALID_ARGUMENT (bad names, a
+  // missing hash, locking root out, changing the role root), NOT_FOUND (an
+  // unknown user or role, a grant or role the user does not have), CONFLICT (a
+  // user or role that exists already), RESOURCE_EXHAUSTED (a limit above).
   Status Set(const coord::v1::AuthSetRequest& request);
   Status ChangeUser(const coord::v1::UserChangeRequest& request);
   Status ChangeRole(const coord::v1::RoleChangeRequest& request);

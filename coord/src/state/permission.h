@@ -12,7 +12,8 @@
 // every name from begin on) is covered when ONE permission of the right
 // namespace and access covers the whole range: every name in it starts with the
 // prefix. The empty prefix grants the whole namespace. Ranges spanning two
-// prefixes are not pieced together from two grants (as in etcd).
+// prefixes are not pieced together from two grants (etcd merges a user's
+// grants; Coord keeps each check to one grant, docs/decisions.md D59).
 #pragma once
 
 #include <cstdint>

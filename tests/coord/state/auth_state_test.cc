@@ -166,6 +166,12 @@ TEST_F(AuthState, OnlyRootManagesAuthAndRootCannotBeLockedOut) {
             pb::PERMISSION_DENIED)
       << "no one grants themselves root";
   EXPECT_EQ(Code(d.Apply(As(AuthSetCmd(false), "alice"))), pb::PERMISSION_DENIED);
+  // Refused before the receiving member spends a password hash on it, too.
+  pb::Request add;
+  add.mutable_user_change()->set_name("eve");
+  add.mutable_user_change()->set_password("pw");
+  EXPECT_EQ(d.sm.Authorize("alice", add).code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(d.sm.Authorize("root", add).ok());
   EXPECT_EQ(Code(d.Apply(As(UserCmd(Op::DELETE, "root"), "root"))), pb::INVALID_ARGUMENT);
   EXPECT_EQ(Code(d.Apply(As(UserCmd(Op::REVOKE_ROLE, "root", "root"), "root"))),
             pb::INVALID_ARGUMENT);
