@@ -13,6 +13,7 @@
 
 #include "cluster.h"
 #include "coord/client/client.h"
+#include "env.h"
 #include "test_process.h"
 #include "ws_client.h"
 
@@ -26,16 +27,6 @@ using Op = coord::v1::UserChangeRequest;
 using RoleOp = coord::v1::RoleChangeRequest;
 
 constexpr int kTokenTtlSeconds = 3;
-
-template <typename Pred>
-bool WaitUntil(Pred pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);  // polling a condition with a deadline
-  }
-  return true;
-}
 
 Request UserChange(Op::Op op, const std::string& name, const std::string& password = "",
                    const std::string& role = "") {
@@ -245,6 +236,36 @@ TEST_F(Auth, AWriteForwardedByAFollowerIsCheckedWhereItIsApplied) {
   EXPECT_EQ(state.status().code(), StatusCode::kNotFound) << state.status();
 }
 
+TEST_F(Auth, AGrantAcknowledgedByTheLeaderIsHonouredAtOnceOnEveryMember) {
+  // A follower that has not applied the grant yet must not refuse on its stale
+  // view: it refuses only after catching up with every committed write.
+  auto root = Make(ensemble_->member(leader_).client_address, As("root", "root-pw"));
+  ASSERT_TRUE(root->Call(UserChange(Op::ADD, "carol", "carol-pw")).ok());
+  std::vector<std::unique_ptr<Client>> carols;
+  for (int i = 1; i <= 2; ++i) {
+    carols.push_back(Make(ensemble_->member((leader_ + i) % 3).client_address, As("carol", "carol-pw")));
+  }
+  for (int round = 0; round < 10; ++round) {
+    const std::string role = "grant-race-" + std::to_string(round);
+    const std::string prefix = "/race/" + std::to_string(round) + "/";
+    Request add;
+    add.mutable_role_change()->set_op(RoleOp::ADD);
+    add.mutable_role_change()->set_name(role);
+    ASSERT_TRUE(root->Call(add).ok());
+    ASSERT_TRUE(root->Call(UserChange(Op::GRANT_ROLE, "carol", "", role)).ok());
+    ASSERT_TRUE(
+        root->Call(Grant(role, coord::v1::Permission::KEYS, coord::v1::Permission::READWRITE,
+                         prefix))
+            .ok());
+    for (auto& carol : carols) {
+      auto put = carol->Put(prefix + "k", "v");
+      EXPECT_TRUE(put.ok()) << "round " << round << ": " << put.status();
+      auto got = carol->Get(prefix + "k");
+      EXPECT_TRUE(got.ok()) << "round " << round << ": " << got.status();
+    }
+  }
+}
+
 TEST_F(Auth, TokensExpireAndTheLibraryLogsInAgain) {
   std::string token;
   auto ws = RawLogin(Follower(), "alice", "alice-pw", &token);
@@ -264,7 +285,7 @@ TEST_F(Auth, TokensExpireAndTheLibraryLogsInAgain) {
   const uint64_t connections = alice->connection_count();
 
   Result<Response> expired = Status::Internal("not yet");
-  ASSERT_TRUE(WaitUntil(
+  ASSERT_TRUE(WaitFor(
       [&] {
         expired = ws->Call(RangeOf("/a/x"));
         return CodeOf(expired) == coord::v1::UNAUTHENTICATED;
@@ -314,7 +335,7 @@ TEST_F(Auth, APasswordChangeEndsTheUsersLogins) {
   ASSERT_EQ(CodeOf(bob->Call(RangeOf("/a/x"))), coord::v1::OK);
   ASSERT_TRUE(root->Call(UserChange(Op::PASSWD, "bob", "bob-2")).ok());
   Result<Response> ended = Status::Internal("not yet");
-  ASSERT_TRUE(WaitUntil(
+  ASSERT_TRUE(WaitFor(
       [&] {
         ended = bob->Call(RangeOf("/a/x"));
         return CodeOf(ended) == coord::v1::UNAUTHENTICATED;

@@ -162,6 +162,11 @@ TEST(ClientCache, AWatchBehindCompactionReListsAndReportsTheMissedDelete) {
   auto put = writer->Put(p + "kept", "2");
   ASSERT_TRUE(put.ok());
   ASSERT_TRUE(writer->Compact(put->revision()).ok());
+  // The compaction is acknowledged once committed; wait until the reader's
+  // member has applied it too (a linearizable read there does), or the watch
+  // could resume from its history before the compaction reaches it.
+  auto probe = NewClient(g_client_ensemble->member(2).client_address);
+  ASSERT_TRUE(probe->Get(p + "kept").ok());
   reader->TEST_BreakConnection();
   reader->TEST_StallIo(false);
 

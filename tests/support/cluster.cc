@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -174,6 +176,18 @@ int Ensemble::Stop(int i) {
     waitpid(m.pid, nullptr, 0);
   }
   m.pid = -1;
+  if (status != 0) {
+    // A graceful stop that fails is a bug to diagnose: show how the member ended.
+    std::ifstream log(log_path(i));
+    std::deque<std::string> tail;
+    for (std::string line; std::getline(log, line);) {
+      tail.push_back(line);
+      if (tail.size() > 40) tail.pop_front();
+    }
+    std::fprintf(stderr, "member %s exited with status %d on SIGTERM; its log ends:\n",
+                 m.name.c_str(), status);
+    for (const std::string& line : tail) std::fprintf(stderr, "  %s\n", line.c_str());
+  }
   return status;
 }
 

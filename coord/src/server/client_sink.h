@@ -62,4 +62,11 @@ class ClientSink {
   ConnectionIdentity identity_;
 };
 
+// Queues `response` on `sink` as a ready message.
+inline void PushResponse(ClientSink& sink, coord::v1::Response response, bool text) {
+  coord::v1::ServerMessage m;
+  *m.mutable_response() = std::move(response);
+  sink.Push(m, text);
+}
+
 }  // namespace coord::server

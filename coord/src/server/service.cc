@@ -79,32 +79,25 @@ void Service::Handle(const std::shared_ptr<ClientSink>& sink, Request request, b
   const auto timeout = request.timeout_ms() > 0 ? std::chrono::milliseconds(request.timeout_ms())
                                                 : options_.default_timeout;
   const auto deadline = Clock::now() + timeout;
-  auto refuse = [&](const Status& why) {
-    metrics_->CountAuthRefusal(why.code() == StatusCode::kPermissionDenied);
-    metrics_->CountError(RequestTypeName(request), coord::v1::ErrorCode_Name(
-                                                       ApiError(why, "").code()));
-    ServerMessage m;
-    m.mutable_response()->set_id(request.id());
-    *m.mutable_response()->mutable_error() = ApiError(why, "");
-    sink->Push(m, text);
-  };
   switch (request.body_case()) {
     case Request::kAuthenticate:
       Authenticate(sink, request, text, deadline);
       return;
-    case Request::kAuthStatus: {
-      ServerMessage m;
-      *m.mutable_response() = AuthStatus(*sink, request);
-      sink->Push(m, text);
+    case Request::kAuthStatus:
+      PushResponse(*sink, AuthStatus(*sink, request), text);
       return;
-    }
     default:
       break;
   }
+  Admit(sink, std::move(request), text, deadline, std::nullopt);
+}
+
+void Service::Admit(const std::shared_ptr<ClientSink>& sink, Request request, bool text,
+                    Clock::time_point deadline, std::optional<Status> refused_before) {
   // Who sends it, and may they: checked here for a quick answer; reads are
   // checked again when served, writes when applied.
   std::string user;
-  const Status allowed = adapter_->Read([&](const StateMachine& sm) {
+  Status allowed = adapter_->Read([&](const StateMachine& sm) {
     Result<std::string> caller = CallerOf(*sink, sm);
     if (!caller.ok()) {
       // An ended login still lets a connection ask what needs none.
@@ -113,12 +106,37 @@ void Service::Handle(const std::shared_ptr<ClientSink>& sink, Request request, b
     user = *caller;
     return sm.Authorize(user, request);
   });
-  if (!allowed.ok()) {
-    refuse(allowed);
+  if (allowed.ok()) {
+    if (PrepareAuthWrite(sink, request, user, text, deadline)) return;
+    Route(sink, request, user, text, deadline);
     return;
   }
-  if (PrepareAuthWrite(sink, request, user, text, deadline)) return;
-  Route(sink, request, user, text, deadline);
+  // The first answer says more when both refuse alike: a token offered at the
+  // upgrade is checked once, so the second look sees an anonymous connection.
+  if (refused_before && refused_before->code() == allowed.code()) allowed = *refused_before;
+  auto refuse = [this, sink, text, id = request.id(), type = RequestTypeName(request),
+                 allowed] {
+    metrics_->CountAuthRefusal(allowed.code() == StatusCode::kPermissionDenied);
+    metrics_->CountError(type, coord::v1::ErrorCode_Name(ApiError(allowed, "").code()));
+    Response r;
+    r.set_id(id);
+    *r.mutable_error() = ApiError(allowed, "");
+    PushResponse(*sink, std::move(r), text);
+  };
+  if (refused_before) {
+    refuse();
+    return;
+  }
+  // This member may not have applied an auth change already acknowledged
+  // elsewhere (a grant, `auth disable`): refuse only once it has caught up
+  // with every committed write, so no acknowledged change is contradicted.
+  // Without a read point the local answer stands; it is still "not applied".
+  router_.AfterReadIndex(
+      request.id(), deadline,
+      [this, sink, request, text, deadline, allowed] {
+        Admit(sink, request, text, deadline, allowed);
+      },
+      [refuse](Outcome) { refuse(); });
 }
 
 void Service::Route(const std::shared_ptr<ClientSink>& sink, const Request& request,

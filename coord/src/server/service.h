@@ -46,6 +46,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 
@@ -148,6 +149,11 @@ class Service {
   std::string StatusText() const;
 
  private:
+  // Checks the caller may send `request`, then routes it. A refusal is given
+  // only on a second look after a ReadIndex (`refused_before`: the first look's
+  // answer), so it never rests on auth state older than an acknowledged change.
+  void Admit(const std::shared_ptr<ClientSink>& sink, coord::v1::Request request, bool text,
+             Clock::time_point deadline, std::optional<Status> refused_before);
   // `user`: the connection's authenticated user, already allowed to send it.
   void Route(const std::shared_ptr<ClientSink>& sink, const coord::v1::Request& request,
              const std::string& user, bool text, Clock::time_point deadline);
@@ -180,6 +186,10 @@ class Service {
   void FinishLogin(const std::shared_ptr<ClientSink>& sink, coord::v1::Response response,
                    bool text, Status failure);
   coord::v1::Response AuthStatus(ClientSink& sink, const coord::v1::Request& request) const;
+  // One of the kMaxLoginsInProgress places for a login or a password hash; false
+  // (UNAVAILABLE queued on `sink`) when all are taken. Give it back with
+  // logins_in_progress_.fetch_sub(1) once the hashing is done.
+  bool TakeLoginSlot(ClientSink& sink, uint64_t request_id, bool text);
   // auth_set and user_change carry what only a member provides (the signing key,
   // the password hash); fills it (hashing on the hashing thread), then routes.
   // True if it took the request.

@@ -63,32 +63,59 @@ void FillLogin(const StateMachine& sm, const ConnectionIdentity& id, std::string
   for (const std::string& role : sm.RolesOf(id.user)) body->add_roles(role);
 }
 
+// The identity a token proves now: well-formed, signed with the current key, not
+// expired, and its user still there with the generation it was issued at.
+Result<ConnectionIdentity> IdentityFromToken(const StateMachine& sm, std::string_view token) {
+  Result<TokenClaims> claims = VerifyToken(sm.auth_signing_key(), token, NowUnixMs());
+  if (!claims.ok()) return claims.status();
+  const UserEntry* u = sm.FindUser(claims->user);
+  if (u == nullptr || u->generation != claims->generation) {
+    return Status::Unauthenticated(
+        "token refused: its user was deleted or changed the password since it was issued");
+  }
+  ConnectionIdentity id;
+  id.user = claims->user;
+  id.generation = claims->generation;
+  id.expires_unix_ms = claims->expires_unix_ms;
+  id.signing_key = sm.auth_signing_key();
+  return id;
+}
+
+Response ErrorFor(uint64_t id, const Status& status) {
+  Response r;
+  r.set_id(id);
+  *r.mutable_error() = ApiError(status, "");
+  return r;
+}
+
 }  // namespace
+
+bool Service::TakeLoginSlot(ClientSink& sink, uint64_t request_id, bool text) {
+  if (logins_in_progress_.fetch_add(1) < kMaxLoginsInProgress) return true;
+  logins_in_progress_.fetch_sub(1);
+  metrics_->CountLoginShed();
+  PushResponse(sink,
+               ErrorFor(request_id, Status::Unavailable("too many logins and password hashes "
+                                                        "are in progress on this member; retry "
+                                                        "shortly")),
+               text);
+  return false;
+}
 
 Result<std::string> Service::CallerOf(ClientSink& sink, const StateMachine& sm) const {
   if (!sm.auth_enabled()) return std::string();
   ConnectionIdentity id = sink.identity();
   if (id.user.empty() && !id.offered_token.empty()) {
-    Result<TokenClaims> claims = VerifyToken(sm.auth_signing_key(), id.offered_token, NowUnixMs());
-    const UserEntry* u = claims.ok() ? sm.FindUser(claims->user) : nullptr;
-    if (claims.ok() && (u == nullptr || u->generation != claims->generation)) {
-      claims = Status::Unauthenticated("its user was deleted or changed the password since");
-    }
+    Result<ConnectionIdentity> proven = IdentityFromToken(sm, id.offered_token);
     id = sink.UpdateIdentity([&](ConnectionIdentity& current) {
       current.offered_token.clear();  // checked once
-      if (claims.ok()) {
-        current.user = claims->user;
-        current.generation = claims->generation;
-        current.expires_unix_ms = claims->expires_unix_ms;
-        current.signing_key = sm.auth_signing_key();
-        current.from_certificate = false;
-      }
+      if (proven.ok()) current = *proven;
       return current;
     });
-    metrics_->CountLogin(claims.ok());
-    if (!claims.ok()) {
+    metrics_->CountLogin(proven.ok());
+    if (!proven.ok()) {
       return Status::Unauthenticated("the token offered in Sec-WebSocket-Protocol was refused: " +
-                                     claims.status().message());
+                                     proven.status().message());
     }
   }
   if (id.user.empty()) return std::string();
@@ -129,20 +156,10 @@ void Service::Authenticate(const std::shared_ptr<ClientSink>& sink, const Reques
   if (!a.token().empty()) {
     const Status failure = adapter_->Read([&](const StateMachine& sm) -> Status {
       if (!sm.auth_enabled()) return AuthDisabled();
-      Result<TokenClaims> claims = VerifyToken(sm.auth_signing_key(), a.token(), NowUnixMs());
-      if (!claims.ok()) return claims.status();
-      const UserEntry* u = sm.FindUser(claims->user);
-      if (u == nullptr || u->generation != claims->generation) {
-        return Status::Unauthenticated(
-            "token refused: its user was deleted or changed the password since it was issued");
-      }
-      ConnectionIdentity id;
-      id.user = claims->user;
-      id.generation = claims->generation;
-      id.expires_unix_ms = claims->expires_unix_ms;
-      id.signing_key = sm.auth_signing_key();
-      sink->set_identity(id);
-      FillLogin(sm, id, a.token(), &r);
+      Result<ConnectionIdentity> id = IdentityFromToken(sm, a.token());
+      if (!id.ok()) return id.status();
+      sink->set_identity(*id);
+      FillLogin(sm, *id, a.token(), &r);
       return Status::Ok();
     });
     FinishLogin(sink, std::move(r), text, failure);
@@ -153,21 +170,10 @@ void Service::Authenticate(const std::shared_ptr<ClientSink>& sink, const Reques
                 Status::InvalidArgument("authenticate needs name and password, or token"));
     return;
   }
-  if (logins_in_progress_.fetch_add(1) >= kMaxLoginsInProgress) {
-    logins_in_progress_.fetch_sub(1);
-    metrics_->CountLoginShed();
-    ServerMessage m;
-    *m.mutable_response() = ErrorResponse(
-        request.id(), coord::v1::UNAVAILABLE,
-        "too many logins are being checked on this member; retry shortly");
-    sink->Push(m, text);
-    return;
-  }
+  if (!TakeLoginSlot(*sink, request.id(), text)) return;
   auto failed = [this, sink, text](Outcome o) {
     logins_in_progress_.fetch_sub(1);
-    ServerMessage m;
-    *m.mutable_response() = std::move(o.response);
-    sink->Push(m, text);
+    PushResponse(*sink, std::move(o.response), text);
   };
   router_.AfterReadIndex(request.id(), deadline, [this, sink, request, text] {
     struct Stored {
@@ -278,9 +284,7 @@ Response Service::AuthStatus(ClientSink& sink, const Request& request) const {
 bool Service::PrepareAuthWrite(const std::shared_ptr<ClientSink>& sink, Request request,
                                const std::string& user, bool text, Clock::time_point deadline) {
   auto refuse = [&](const std::string& why) {
-    ServerMessage m;
-    *m.mutable_response() = ErrorResponse(request.id(), coord::v1::INVALID_ARGUMENT, why);
-    sink->Push(m, text);
+    PushResponse(*sink, ErrorFor(request.id(), Status::InvalidArgument(why)), text);
     return true;
   };
   if (request.has_auth_set()) {
@@ -306,24 +310,12 @@ bool Service::PrepareAuthWrite(const std::shared_ptr<ClientSink>& sink, Request 
   }
   if (change.password().empty()) return refuse("user add and passwd need a password");
   // Hashing shares the login bound: the hashing thread's queue stays short.
-  if (logins_in_progress_.fetch_add(1) >= kMaxLoginsInProgress) {
-    logins_in_progress_.fetch_sub(1);
-    metrics_->CountLoginShed();
-    ServerMessage m;
-    *m.mutable_response() =
-        ErrorResponse(request.id(), coord::v1::UNAVAILABLE,
-                      "too many passwords are being hashed on this member; retry shortly");
-    sink->Push(m, text);
-    return true;
-  }
+  if (!TakeLoginSlot(*sink, request.id(), text)) return true;
   boost::asio::post(hash_pool_, [this, sink, request, user, text, deadline]() mutable {
     Result<PasswordHash> hash = HashPassword(request.user_change().password());
     logins_in_progress_.fetch_sub(1);
     if (!hash.ok()) {
-      ServerMessage m;
-      m.mutable_response()->set_id(request.id());
-      *m.mutable_response()->mutable_error() = ApiError(hash.status(), "");
-      sink->Push(m, text);
+      PushResponse(*sink, ErrorFor(request.id(), hash.status()), text);
       return;
     }
     coord::v1::UserChangeRequest* c = request.mutable_user_change();

@@ -74,13 +74,6 @@ std::string DescribeRange(const KeyRange& range) {
   return "[\"" + range.begin + "\", \"" + range.end + "\")";
 }
 
-KeyRange Single(std::string_view name) {
-  KeyRange r;
-  r.begin = std::string(name);
-  r.single = true;
-  return r;
-}
-
 KeyRange PrefixRange(std::string_view prefix) {
   // MakeKeyRange never fails with prefix = true.
   return *MakeKeyRange(prefix, "", true);
@@ -99,7 +92,7 @@ class Checker {
                                     DescribeRange(range));
   }
   Status Need(PermissionSpace space, Access access, std::string_view name) const {
-    return Need(space, access, Single(name));
+    return Need(space, access, SingleKeyRange(name));
   }
   Status Root(const char* what) const {
     if (auth_.IsRoot(user_)) return Status::Ok();

@@ -130,10 +130,7 @@ bool AuthTable::Allowed(std::string_view user, PermissionSpace space, Access acc
 
 bool AuthTable::Allowed(std::string_view user, PermissionSpace space, Access access,
                         std::string_view name) const {
-  KeyRange single;
-  single.begin = std::string(name);
-  single.single = true;
-  return Allowed(user, space, access, single);
+  return Allowed(user, space, access, SingleKeyRange(name));
 }
 
 Status AuthTable::Set(const coord::v1::AuthSetRequest& request) {

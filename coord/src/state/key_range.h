@@ -26,6 +26,14 @@ struct KeyRange {
   }
 };
 
+// The range holding exactly `name`.
+inline KeyRange SingleKeyRange(std::string_view name) {
+  KeyRange range;
+  range.begin = std::string(name);
+  range.single = true;
+  return range;
+}
+
 // Builds the range of a request:
 //   prefix = true        every key starting with `key` (an empty key: every key);
 //   range_end == "\0"    every key >= key;

@@ -29,10 +29,7 @@ bool Allowed(const std::vector<Permission>& grants, PermissionSpace space, Acces
 
 bool Allowed(const std::vector<Permission>& grants, PermissionSpace space, Access access,
              std::string_view name) {
-  KeyRange single;
-  single.begin = std::string(name);
-  single.single = true;
-  return Allowed(grants, space, access, single);
+  return Allowed(grants, space, access, SingleKeyRange(name));
 }
 
 }  // namespace coord::server

@@ -228,5 +228,33 @@ TEST_F(AuthState, TheAuthTableIsInTheSnapshotByteForByte) {
   EXPECT_LT(decoded.format_version(), 4u);
 }
 
+TEST_F(AuthState, UsersRolesAndGrantsAreBounded) {
+  // Up to each limit, then RESOURCE_EXHAUSTED and nothing changes.
+  for (size_t i = 2; i < kMaxGrantsPerRole; ++i) {  // "reader" has two grants already
+    ASSERT_EQ(Code(d.Apply(As(RoleCmd(RoleOp::GRANT, "reader", pb::Permission::KEYS,
+                                      pb::Permission::READ, "/g/" + std::to_string(i)),
+                              "root"))),
+              pb::OK)
+        << i;
+  }
+  EXPECT_EQ(Code(d.Apply(As(RoleCmd(RoleOp::GRANT, "reader", pb::Permission::KEYS,
+                                    pb::Permission::READ, "/over/"),
+                            "root"))),
+            pb::RESOURCE_EXHAUSTED);
+  for (size_t i = 0; i < kMaxRolesPerUser; ++i) {
+    ASSERT_EQ(Code(d.Apply(As(RoleCmd(RoleOp::ADD, "r" + std::to_string(i)), "root"))), pb::OK);
+    const pb::ErrorCode granted =
+        Code(d.Apply(As(UserCmd(Op::GRANT_ROLE, "alice", "r" + std::to_string(i)), "root")));
+    // alice has "reader" already: the 100th extra role is one too many.
+    ASSERT_EQ(granted, i + 1 < kMaxRolesPerUser ? pb::OK : pb::RESOURCE_EXHAUSTED) << i;
+  }
+  EXPECT_EQ(d.sm.RolesOf("alice").size(), kMaxRolesPerUser);
+  for (size_t i = d.sm.ListUsers("").users_size(); i < kMaxUsers; ++i) {
+    ASSERT_EQ(Code(d.Apply(As(UserCmd(Op::ADD, "u" + std::to_string(i)), "root"))), pb::OK) << i;
+  }
+  EXPECT_EQ(Code(d.Apply(As(UserCmd(Op::ADD, "one-more"), "root"))), pb::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(static_cast<size_t>(d.sm.ListUsers("").users_size()), kMaxUsers);
+}
+
 }  // namespace
 }  // namespace coord::server::testing
