@@ -301,7 +301,7 @@ void HttpListener::DoAccept() {
           self->metrics_->CountConnectionRefused();
           self->Refuse(std::move(socket), "too many connections");
         } else if (peer_ec ||
-                   !self->sources_.TryAdd(source, self->limits_.max_connections_per_source)) {
+                   !self->sources_->TryAdd(source, self->limits_.max_connections_per_source)) {
           self->metrics_->CountSourceRefused();
           self->Refuse(std::move(socket), "too many connections from this address");
         } else {
@@ -310,7 +310,7 @@ void HttpListener::DoAccept() {
           // delayed ACK (~40 ms), which made every contended lock handover slow.
           beast::error_code ignored;
           socket.set_option(tcp::no_delay(true), ignored);
-          auto slot = std::make_unique<ClientSocketSlot>(self->metrics_, &self->sources_, source);
+          auto slot = std::make_unique<ClientSocketSlot>(self->metrics_, self->sources_, source);
           const std::shared_ptr<net::ssl::context> tls = self->tls_.load();
           std::make_shared<HttpSession>(MakeStream(std::move(socket), tls.get()),
                                         std::move(slot),

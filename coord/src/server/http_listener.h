@@ -70,7 +70,8 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
   Metrics* metrics_;
   ServerLimits limits_;
   std::atomic<uint64_t> next_connection_id_{1};
-  SourceCounter sources_;  // open connections per source address
+  // Open connections per source address; shared with every connection's slot.
+  const std::shared_ptr<SourceCounter> sources_ = std::make_shared<SourceCounter>();
   AcceptBackoff backoff_;                 // on the acceptor's strand
   boost::asio::steady_timer retry_timer_;  // on the acceptor's strand
   LogLimiter accept_log_{std::chrono::seconds(10)};

@@ -212,7 +212,19 @@ Status Server::Impl::Start() {
   service_->Start();
   listener_->Run();
   work_.emplace(io_.get_executor());
-  for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+  for (int i = 0; i < 2; ++i) {
+    threads_.emplace_back([this] {
+      // A handler's exception is a bug, but it must not end the member.
+      for (;;) {
+        try {
+          io_.run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("coordd: a client-port handler threw: {}", e.what());
+        }
+      }
+    });
+  }
   spdlog::info("coordd: member '{}' (id {}) serving clients on {}, peers on {}", options_.name,
                member_id_, listener_->address(), options_.listen_peer);
   return Status::Ok();

@@ -69,9 +69,15 @@ void Service::Start() {
 }
 
 void Service::Stop() {
-  std::lock_guard lock(mu_);
-  stopped_ = true;
-  timer_.cancel();
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    timer_.cancel();
+  }
+  // A password hash still running would finish into the node, which the server
+  // stops next: wait for it here (queued hashes are dropped).
+  hash_pool_.stop();
+  hash_pool_.join();
 }
 
 void Service::Handle(const std::shared_ptr<ClientSink>& sink, Request request, bool text) {

@@ -10,6 +10,7 @@
 // Thread-safety: the counters are thread-safe; a slot itself is owned by one session.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "server/metrics.h"
@@ -20,8 +21,11 @@ namespace coord::server {
 class ClientSocketSlot {
  public:
   // `sources` may be null (no per-source count); else `source` was added to it.
-  ClientSocketSlot(Metrics* metrics, SourceCounter* sources = nullptr, std::string source = "")
-      : metrics_(metrics), sources_(sources), source_(std::move(source)) {
+  // The slot shares the counter: a session's last handler may be destroyed
+  // after the listener, when the io_context is torn down at shutdown.
+  ClientSocketSlot(Metrics* metrics, std::shared_ptr<SourceCounter> sources = nullptr,
+                   std::string source = "")
+      : metrics_(metrics), sources_(std::move(sources)), source_(std::move(source)) {
     metrics_->SocketOpened();
   }
   ~ClientSocketSlot() {
@@ -33,7 +37,7 @@ class ClientSocketSlot {
 
  private:
   Metrics* const metrics_;
-  SourceCounter* const sources_;
+  const std::shared_ptr<SourceCounter> sources_;
   const std::string source_;
 };
 

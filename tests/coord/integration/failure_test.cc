@@ -427,5 +427,23 @@ TEST(Coordd, RefusesLockedDataDirAndForeignMember) {
   EXPECT_NE(e3.find("unknown setting"), std::string::npos) << e3;
 }
 
+TEST(Failure, AGracefulStopWhileClientsComeAndGoExitsCleanly) {
+  // At SIGTERM some connections are open and others have just been dropped by
+  // their clients, so session handlers are still queued when the member stops.
+  const int i = AFollower();
+  for (int round = 0; round < 6; ++round) {
+    std::vector<std::unique_ptr<WsClient>> staying, leaving;
+    for (int k = 0; k < 16; ++k) {
+      auto c = WsClient::Connect(g_ensemble->member(i).client_address);
+      ASSERT_TRUE(c.ok()) << c.status();
+      (k % 2 == 0 ? staying : leaving).push_back(std::move(*c));
+    }
+    leaving.clear();  // abrupt closes, right before the stop
+    ASSERT_EQ(g_ensemble->Stop(i), 0) << "round " << round;
+    ASSERT_TRUE(g_ensemble->Start(i).ok());
+  }
+  ASSERT_TRUE(g_ensemble->WaitStableLeader(20s).ok());
+}
+
 }  // namespace
 }  // namespace coord::test
